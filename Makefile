@@ -1,0 +1,33 @@
+# Quick start:  make demo   (the main job)   |   make test   (the test suite)
+# Both create .venv with the pinned dependencies of requirements.lock on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test bench clean help
+
+help:
+	@echo "make demo   - run the demonstration (writes demo_out/)"
+	@echo "make test   - run the test suite"
+	@echo "make bench  - run the benchmarks (writes benchmarks/results/)"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python examples/demo.py --out demo_out
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_foundation.py
+
+clean:
+	rm -rf $(VENV) demo_out .pytest_cache .hypothesis

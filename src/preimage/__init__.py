@@ -1,0 +1,87 @@
+"""preimage — the exact geometry of ReLU networks.
+
+Given a network (numpy weights, PyTorch, ONNX), compute exactly which inputs produce a
+given activity at a layer, the dual basis of a layer and how its hyperplanes sit, and more
+(see the README). The vocabulary follows Carlsson et al., "The Preimage of Rectifier
+Network Activities" (ICLR 2017 workshop) and "Geometry of Deep Convolutional Networks".
+
+Examples
+--------
+>>> import numpy as np, preimage
+>>> W, b = np.array([[1.0, 0.5], [0.0, 1.0]]), np.array([0.0, -1.0])
+>>> net = preimage.Network.from_arrays([(W, b, True)])
+>>> P = preimage.layer_preimage(W, b, [1.0, 0.0], domain="orthant")   # a bounded segment
+>>> X = P.sample(5, seed=0)
+>>> bool(np.allclose(net.forward(X), [1.0, 0.0]))
+True
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    AmbiguousGeometryError,
+    ImportMismatchError,
+    InvalidInputError,
+    PreimageError,
+    SolverError,
+    UnsupportedLayerError,
+)
+
+__version__ = "0.1.0"
+
+# Public names and the module that defines them; modules load on first use so that
+# ``import preimage`` stays fast (scipy, highspy, onnx, torch load only when needed).
+_LAZY = {
+    "Polyhedron": "preimage.polyhedra.polyhedron",
+    "Box": "preimage.polyhedra.box",
+    "PolyhedralSet": "preimage.polyhedra.polyhedral_set",
+    "Piece": "preimage.polyhedra.polyhedral_set",
+    "AffineMap": "preimage.polyhedra.polyhedral_set",
+    "load_geometry": "preimage.polyhedra.io",
+    "Network": "preimage.network.network",
+    "AffineLayer": "preimage.network.network",
+    "load": "preimage.network",
+    "from_torch": "preimage.network",
+    "dual_basis": "preimage.layer.dual_basis",
+    "hyperplanes": "preimage.layer.dual_basis",
+    "DualBasis": "preimage.layer.dual_basis",
+    "layer_preimage": "preimage.layer.preimage",
+    "LayerPreimage": "preimage.layer.preimage",
+}
+
+__all__ = [
+    "PreimageError",
+    "InvalidInputError",
+    "UnsupportedLayerError",
+    "SolverError",
+    "AmbiguousGeometryError",
+    "ImportMismatchError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'preimage' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .layer.dual_basis import DualBasis, dual_basis, hyperplanes
+    from .layer.preimage import LayerPreimage, layer_preimage
+    from .network import from_torch, load
+    from .network.network import AffineLayer, Network
+    from .polyhedra.box import Box
+    from .polyhedra.io import load_geometry
+    from .polyhedra.polyhedral_set import AffineMap, Piece, PolyhedralSet
+    from .polyhedra.polyhedron import Polyhedron

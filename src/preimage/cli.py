@@ -1,0 +1,279 @@
+"""The ``preimage`` command line: a thin front end over the public API.
+
+Every subcommand prints a human-readable report, or with ``--json`` one JSON object as
+the last line of stdout. Errors from the library print one line to stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .errors import InvalidInputError, PreimageError
+
+__all__ = ["main"]
+
+log = logging.getLogger("preimage.cli")
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _console(quiet: bool = False):
+    from rich.console import Console
+
+    return Console(quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def _emit_json(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj, default=_jsonable) + "\n")
+    sys.stdout.flush()
+
+
+def _jsonable(value: Any):
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _parse_vector(text: str, name: str) -> np.ndarray:
+    """A comma-separated list, or a path to a ``.npy``/``.txt`` file."""
+    p = Path(text)
+    if p.suffix in (".npy", ".txt", ".csv") and p.exists():
+        arr = _load_array(str(p), name) if p.suffix == ".npy" else np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None)
+        return np.asarray(arr, dtype=np.float64).reshape(-1)
+    try:
+        return np.array([float(v) for v in text.replace(" ", "").split(",") if v != ""], dtype=np.float64)
+    except ValueError as exc:
+        raise InvalidInputError(
+            f"{name} must be comma-separated numbers or a .npy/.txt/.csv file, got {text!r}"
+        ) from exc
+
+
+def _load_array(path: str, name: str) -> np.ndarray:
+    p = Path(path)
+    if not p.exists():
+        raise InvalidInputError(f"{name} file {path!r} does not exist")
+    try:
+        return np.load(p, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(f"{name} file {path!r} is not a .npy array: {exc}") from exc
+
+
+def _load_network(model: str):
+    from .network import load
+
+    return load(model)
+
+
+def _layer_arrays(args) -> tuple[np.ndarray, np.ndarray, str, Any]:
+    """(W, b, description, network) from ``MODEL --layer K`` or ``--weights/--bias``."""
+    if args.weights:
+        W = _load_array(args.weights, "--weights")
+        b = _load_array(args.bias, "--bias") if args.bias else np.zeros(np.shape(W)[0])
+        return W, b, f"weights {args.weights}", None
+    if not args.model:
+        raise InvalidInputError("give a MODEL with --layer, or --weights W.npy [--bias b.npy]")
+    net = _load_network(args.model)
+    k = net._check_layer(args.layer, allow_input=False)
+    lay = net.layers[k - 1]
+    return lay.dense_weight, lay.bias, f"layer {k} of {args.model}", net
+
+
+def _activity(args, W: np.ndarray, b: np.ndarray, net) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The activity ``y`` (given, or computed from ``--input``) and the layer input if known."""
+    if getattr(args, "activity", None):
+        return _parse_vector(args.activity, "--activity"), None
+    if getattr(args, "input", None):
+        x = _parse_vector(args.input, "--input")
+        if net is None:
+            h = x
+        else:
+            h = net.activations(x, layer=args.layer - 1)
+        if h.shape[0] != W.shape[1]:
+            raise InvalidInputError(f"--input gives a layer input of width {h.shape[0]}, the layer takes {W.shape[1]}")
+        return np.maximum(W @ h + b, 0.0), h
+    return None, None
+
+
+def _save(obj: Any, path: str | None) -> str | None:
+    if not path:
+        return None
+    if hasattr(obj, "save"):
+        obj.save(path)
+    else:  # arrays
+        np.savez_compressed(path, **obj)
+    return path
+
+
+# -- subcommands -------------------------------------------------------------------------------------
+def cmd_info(args) -> int:
+    net = _load_network(args.model)
+    rows = net.summary()
+    info = {
+        "model": args.model,
+        "input_shape": list(net.input_shape),
+        "widths": list(net.widths),
+        "relus": net.num_relus,
+        "depth": net.depth,
+        "layers": rows,
+    }
+    if args.json:
+        _emit_json(info)
+        return 0
+    from rich.table import Table
+
+    con = _console()
+    table = Table(title=f"{args.model}: {net.depth} affine layers, {net.num_relus} ReLUs")
+    for col in ("layer", "kind", "shape", "width", "ReLU", "nonzero weights", "source"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["layer"]), r["kind"], str(tuple(r["shape"])), str(r["width"]),
+                      "" if r["layer"] == 0 else ("yes" if r["relu"] else "no"),
+                      "" if r["layer"] == 0 else str(r["nonzero_weights"]), r.get("source", "")[:60])
+    con.print(table)
+    return 0
+
+
+def cmd_dual_basis(args) -> int:
+    from .layer import dual_basis
+
+    W, b, what, net = _layer_arrays(args)
+    y, _ = _activity(args, W, b, net)
+    D = dual_basis(W, b, y)
+    residual = float(np.abs(W @ D.vectors - np.eye(W.shape[0])).max(initial=0.0))
+    out = {
+        "layer": what,
+        "shape": list(W.shape),
+        "apex": D.apex,
+        "null_space_dim": int(D.null_space.shape[1]),
+        "max_abs_WE_minus_I": residual,
+        "saved": _save({"vectors": D.vectors, "apex": D.apex, "null_space": D.null_space}, args.out),
+    }
+    if args.json:
+        out["vectors"] = D.vectors if W.size <= 10_000 else None
+        _emit_json(out)
+        return 0
+    con = _console()
+    con.print(f"[bold]Dual basis[/bold] of {what} ({W.shape[0]}×{W.shape[1]})")
+    con.print(f"  apex x* = {np.array2string(D.apex, precision=4, threshold=12)}")
+    con.print(f"  max |W E - I| = {residual:.2e};  null-space directions: {D.null_space.shape[1]}")
+    if W.shape[0] <= 8:
+        for i in range(W.shape[0]):
+            con.print(f"  e_{i + 1} = {np.array2string(D.vectors[:, i], precision=4, threshold=12)}")
+    if args.out:
+        con.print(f"  saved to {args.out}")
+    return 0
+
+
+def cmd_layer_preimage(args) -> int:
+    from .layer import layer_preimage
+
+    W, b, what, net = _layer_arrays(args)
+    y, h = _activity(args, W, b, net)
+    if y is None:
+        raise InvalidInputError("give the activity with --activity y1,y2,... or an input with --input")
+    domain: Any = args.domain
+    if domain == "auto":
+        prev_relu = net is not None and args.layer > 1 and net.layers[args.layer - 2].relu
+        domain = "orthant" if prev_relu else None
+    elif domain == "none":
+        domain = None
+    P = layer_preimage(W, b, y, domain=domain)
+    empty = P.is_empty()
+    point = None if empty else P.polyhedron.relative_interior_point()
+    reproduces = None
+    if point is not None:
+        reproduces = float(np.abs(np.maximum(W @ point + b, 0.0) - y).max(initial=0.0))
+    out = {
+        "layer": what,
+        "form": P.form,
+        "note": P.note,
+        "positive_outputs": int(P.positive.sum()),
+        "zero_outputs": int(P.zero.sum()),
+        "domain": "none" if domain is None else (domain if isinstance(domain, str) else "polyhedron"),
+        "empty": empty,
+        "dim": -1 if empty else P.dim,
+        "interior_point": point,
+        "max_abs_activity_error_at_point": reproduces,
+        "contains_given_input": None if h is None else bool(P.contains(h)),
+        "saved": _save(P.polyhedron, args.out),
+    }
+    if args.json:
+        _emit_json(out)
+        return 0
+    con = _console()
+    con.print(f"[bold]Preimage[/bold] through {what}: {out['positive_outputs']} positive, "
+              f"{out['zero_outputs']} zero outputs; domain {out['domain']}")
+    con.print(f"  {P.note}")
+    if empty:
+        con.print("  the preimage is [bold]empty[/bold]")
+    else:
+        con.print(f"  dimension {out['dim']}; a relative-interior point reproduces y to {reproduces:.2e}")
+        if h is not None:
+            con.print(f"  the given input lies inside: {out['contains_given_input']}")
+    if args.out:
+        con.print(f"  saved to {args.out}")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------------
+def _layer_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", nargs="?", help="ONNX model (.onnx) or saved network (.npz)")
+    p.add_argument("--layer", type=int, default=1, help="affine layer K (1 = first; default 1)")
+    p.add_argument("--weights", help="a W.npy instead of a model")
+    p.add_argument("--bias", help="a b.npy to go with --weights")
+    p.add_argument("--activity", help="activity y: comma-separated numbers or a .npy file")
+    p.add_argument("--input", help="a network input (comma-separated or .npy); y is its activity at the layer")
+    p.add_argument("--out", help="save the result (.npz or .json)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="preimage", description="Exact geometry of ReLU networks.")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("info", help="layers, shapes and ReLU count of a model")
+    p.add_argument("model")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("dual-basis", help="dual basis e_i and apex x* of a layer")
+    _layer_options(p)
+    p.set_defaults(func=cmd_dual_basis)
+
+    p = sub.add_parser("layer-preimage", help="the exact preimage of an activity through one layer")
+    _layer_options(p)
+    p.add_argument("--domain", choices=["auto", "orthant", "none"], default="auto",
+                   help="the layer's input range (auto: the orthant after a ReLU layer, else all of R^n)")
+    p.set_defaults(func=cmd_layer_preimage)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = logging.WARNING - 10 * min(args.verbose, 2)
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except PreimageError as exc:
+        sys.stderr.write(f"preimage {args.command}: error: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write(f"preimage {args.command}: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

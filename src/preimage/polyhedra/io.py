@@ -1,0 +1,163 @@
+"""Saving and loading geometry: ``.npz`` (any size) and ``.json`` (small results).
+
+The formats are documented in ``docs/formats.md``. In short, an ``.npz`` file holds
+
+* ``format`` — ``"preimage.Polyhedron"``, ``"preimage.Box"`` or ``"preimage.PolyhedralSet"``;
+* ``version`` — ``1``;
+* ``ambient_dim`` — ``n``;
+* for a set: ``A`` (stacked rows of every piece), ``b``, ``A_offsets`` (piece ``i`` owns rows
+  ``A_offsets[i]:A_offsets[i+1]``), likewise ``C``, ``d``, ``C_offsets``; optionally
+  ``patterns`` (``uint8``, one row per piece, ``-1``-padded: absent) and ``M``/``c``/``M_offsets``
+  for the affine maps (a piece without a map has an empty block);
+* for a polyhedron: ``A``, ``b``, ``C``, ``d``; for a box: ``lo``, ``hi``.
+
+JSON files hold the same content as nested lists (``to_dict``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidInputError
+from .box import Box
+from .polyhedral_set import AffineMap, Piece, PolyhedralSet
+from .polyhedron import Polyhedron
+
+__all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays"]
+
+VERSION = 1
+
+
+def _suffix(path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".npz", ".json"):
+        raise InvalidInputError(f"path must end in .npz or .json, got {str(path)!r}")
+    return suffix
+
+
+def set_to_arrays(S: PolyhedralSet) -> dict[str, np.ndarray]:
+    """Flatten a :class:`PolyhedralSet` into the arrays of the ``.npz`` format."""
+    n = S.ambient_dim
+    A = [p.polyhedron.A for p in S] or [np.zeros((0, n))]
+    b = [p.polyhedron.b for p in S] or [np.zeros(0)]
+    C = [p.polyhedron.C for p in S] or [np.zeros((0, n))]
+    d = [p.polyhedron.d for p in S] or [np.zeros(0)]
+    out: dict[str, np.ndarray] = {
+        "format": np.array("preimage.PolyhedralSet"),
+        "version": np.array(VERSION),
+        "ambient_dim": np.array(n),
+        "A": np.vstack(A),
+        "b": np.concatenate(b),
+        "A_offsets": np.concatenate([[0], np.cumsum([p.polyhedron.n_inequalities for p in S])]).astype(np.int64),
+        "C": np.vstack(C),
+        "d": np.concatenate(d),
+        "C_offsets": np.concatenate([[0], np.cumsum([p.polyhedron.n_equalities for p in S])]).astype(np.int64),
+    }
+    if any(p.pattern is not None for p in S):
+        width = max((len(p.pattern) for p in S if p.pattern is not None), default=0)
+        pats = np.full((len(S), width), 255, dtype=np.uint8)
+        for i, p in enumerate(S):
+            if p.pattern is not None:
+                pats[i, : len(p.pattern)] = p.pattern
+        out["patterns"] = pats
+        out["pattern_lengths"] = np.array(
+            [-1 if p.pattern is None else len(p.pattern) for p in S], dtype=np.int64
+        )
+    if any(p.affine_map is not None for p in S):
+        out_dim = next(p.affine_map.out_dim for p in S if p.affine_map is not None)
+        Ms = [p.affine_map.M if p.affine_map is not None else np.zeros((0, n)) for p in S]
+        cs = [p.affine_map.c if p.affine_map is not None else np.zeros(0) for p in S]
+        out["M"] = np.vstack(Ms)
+        out["c"] = np.concatenate(cs)
+        out["M_offsets"] = np.concatenate([[0], np.cumsum([m.shape[0] for m in Ms])]).astype(np.int64)
+        out["map_dim"] = np.array(out_dim)
+    return out
+
+
+def set_from_arrays(data) -> PolyhedralSet:
+    """Rebuild a :class:`PolyhedralSet` from the arrays of the ``.npz`` format."""
+    n = int(data["ambient_dim"])
+    A, b, Ao = data["A"], data["b"], data["A_offsets"]
+    C, d, Co = data["C"], data["d"], data["C_offsets"]
+    pats = data["patterns"] if "patterns" in data else None
+    plen = data["pattern_lengths"] if "pattern_lengths" in data else None
+    maps = "M" in data
+    pieces = []
+    for i in range(len(Ao) - 1):
+        P = Polyhedron(A[Ao[i] : Ao[i + 1]].reshape(-1, n), b[Ao[i] : Ao[i + 1]],
+                       C[Co[i] : Co[i + 1]].reshape(-1, n), d[Co[i] : Co[i + 1]])
+        pattern = None
+        if pats is not None and plen is not None and plen[i] >= 0:
+            pattern = pats[i, : plen[i]].astype(bool)
+        amap = None
+        if maps:
+            Mo = data["M_offsets"]
+            if Mo[i + 1] > Mo[i]:
+                amap = AffineMap(data["M"][Mo[i] : Mo[i + 1]], data["c"][Mo[i] : Mo[i + 1]])
+        pieces.append(Piece(P, pattern, amap))
+    return PolyhedralSet(pieces, n)
+
+
+def save(obj, path) -> None:
+    """Save a :class:`Polyhedron`, :class:`Box` or :class:`PolyhedralSet` to ``path``.
+
+    The suffix chooses the format: ``.npz`` (compressed arrays) or ``.json``.
+    """
+    suffix = _suffix(path)
+    path = os.fspath(path)
+    if suffix == ".json":
+        if isinstance(obj, PolyhedralSet):
+            data = obj.to_dict()
+        elif isinstance(obj, Polyhedron):
+            data = {"format": "preimage.Polyhedron", "version": VERSION, **obj.to_dict()}
+        elif isinstance(obj, Box):
+            data = {"format": "preimage.Box", "version": VERSION, **obj.to_dict()}
+        else:
+            raise InvalidInputError(f"cannot save a {type(obj).__name__}")
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        return
+    if isinstance(obj, PolyhedralSet):
+        arrays = set_to_arrays(obj)
+    elif isinstance(obj, Polyhedron):
+        arrays = {"format": np.array("preimage.Polyhedron"), "version": np.array(VERSION),
+                  "ambient_dim": np.array(obj.ambient_dim), "A": obj.A, "b": obj.b, "C": obj.C, "d": obj.d}
+    elif isinstance(obj, Box):
+        arrays = {"format": np.array("preimage.Box"), "version": np.array(VERSION),
+                  "ambient_dim": np.array(obj.ambient_dim), "lo": obj.lo, "hi": obj.hi}
+    else:
+        raise InvalidInputError(f"cannot save a {type(obj).__name__}")
+    np.savez_compressed(path, **arrays)
+
+
+def load_geometry(path):
+    """Load what :func:`save` wrote (a Polyhedron, Box or PolyhedralSet)."""
+    suffix = _suffix(path)
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise InvalidInputError(f"path {path!r} does not exist")
+    try:
+        if suffix == ".json":
+            with open(path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            kind = data.get("format")
+        else:
+            with np.load(path, allow_pickle=False) as npz:
+                data = {k: npz[k] for k in npz.files}
+            kind = str(data["format"]) if "format" in data else None
+    except (OSError, ValueError, zipfile.BadZipFile, json.JSONDecodeError, KeyError) as exc:
+        raise InvalidInputError(f"{path!r} is not a preimage geometry file: {exc}") from exc
+    if kind == "preimage.PolyhedralSet":
+        return PolyhedralSet.from_dict(data) if suffix == ".json" else set_from_arrays(data)
+    if kind == "preimage.Polyhedron":
+        n = int(data["ambient_dim"])
+        return Polyhedron(np.asarray(data["A"]).reshape(-1, n), data["b"],
+                          np.asarray(data["C"]).reshape(-1, n), data["d"])
+    if kind == "preimage.Box":
+        return Box(data["lo"], data["hi"])
+    raise InvalidInputError(f"{path!r} has unknown format {kind!r}; expected a preimage geometry file")

@@ -1,0 +1,405 @@
+"""The one module that talks to the LP/QP solver (HiGHS through ``highspy``).
+
+Everything else in :mod:`preimage` asks questions through this module:
+
+* :class:`LinearProgram` — a HiGHS model over ``{x : A x <= b, C x = d, lo <= x <= hi}``
+  that is kept alive between questions, so that successive solves (a new objective,
+  changed right-hand sides, added or deleted rows) warm-start from the last basis;
+* :func:`is_feasible`, :func:`optimize`, :func:`chebyshev_center` — one-shot helpers;
+* :func:`minimize_quadratic` — convex QPs ``min ½ xᵀQx + cᵀx`` (projection, distances).
+
+Statuses other than optimal / infeasible / unbounded raise :class:`SolverError` naming the
+HiGHS status; nothing here returns a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from .. import tolerances
+from ..errors import InvalidInputError, SolverError
+
+__all__ = [
+    "LPResult",
+    "LinearProgram",
+    "is_feasible",
+    "optimize",
+    "chebyshev_center",
+    "minimize_quadratic",
+    "solve_count",
+]
+
+Status = Literal["optimal", "infeasible", "unbounded"]
+
+_solve_total = 0
+
+
+def solve_count() -> int:
+    """Number of LP/QP solves this process has run (a statistic for reports)."""
+    return _solve_total
+
+
+def _bump() -> None:
+    global _solve_total
+    _solve_total += 1
+
+
+def _highspy():  # imported lazily: keeps ``import preimage`` fast
+    import highspy
+
+    return highspy
+
+
+@dataclass(frozen=True, slots=True)
+class LPResult:
+    """Outcome of one solve.
+
+    ``x`` is the optimal point (``None`` unless ``status == "optimal"``); ``value`` the
+    optimal objective (``nan`` when infeasible, ``±inf`` when unbounded).
+    """
+
+    status: Status
+    x: np.ndarray | None
+    value: float
+
+    @property
+    def feasible(self) -> bool:
+        return self.status != "infeasible"
+
+
+def _new_highs(time_limit: float | None = None):
+    hs = _highspy()
+    h = hs.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("presolve", "off")
+    h.setOptionValue("primal_feasibility_tolerance", tolerances.SOLVER_FEASIBILITY)
+    h.setOptionValue("dual_feasibility_tolerance", tolerances.SOLVER_OPTIMALITY)
+    if time_limit is not None:
+        h.setOptionValue("time_limit", float(time_limit))
+    return h
+
+
+def _check_system(A, b, C, d, n: int | None):
+    A = np.asarray(A, dtype=np.float64)
+    if A.ndim != 2:
+        raise InvalidInputError(f"A must be a 2-D matrix, got shape {A.shape}")
+    n = A.shape[1] if n is None else n
+    if A.shape[1] != n:
+        raise InvalidInputError(f"A must have {n} columns, got shape {A.shape}")
+    b = np.asarray(b, dtype=np.float64).reshape(-1)
+    if b.shape[0] != A.shape[0]:
+        raise InvalidInputError(f"b must have length {A.shape[0]} (rows of A), got {b.shape[0]}")
+    if C is None:
+        C = np.zeros((0, n))
+        d = np.zeros(0)
+    C = np.asarray(C, dtype=np.float64).reshape(-1, n)
+    d = np.asarray(d, dtype=np.float64).reshape(-1)
+    if d.shape[0] != C.shape[0]:
+        raise InvalidInputError(f"d must have length {C.shape[0]} (rows of C), got {d.shape[0]}")
+    return A, b, C, d, n
+
+
+class LinearProgram:
+    """A warm-startable HiGHS model over ``{x : A x <= b, C x = d, lower <= x <= upper}``.
+
+    The model is built once; :meth:`minimize`, :meth:`maximize` and :meth:`is_feasible`
+    change only the objective, and :meth:`set_upper`, :meth:`add_rows` and
+    :meth:`delete_rows` change the constraints, so HiGHS restarts from its last basis.
+
+    Parameters
+    ----------
+    A, b : inequality rows ``A x <= b`` (``m × n`` and ``m``).
+    C, d : equality rows ``C x = d`` (optional).
+    lower, upper : bounds on ``x`` (optional; ``±inf`` means free).
+    time_limit : seconds per solve (optional).
+
+    Examples
+    --------
+    >>> lp = LinearProgram([[1.0, 0.0], [0.0, 1.0], [-1.0, -1.0]], [1.0, 1.0, 0.0])
+    >>> lp.maximize([1.0, 1.0]).value
+    2.0
+    >>> lp.minimize([1.0, 0.0]).value
+    -1.0
+    """
+
+    __slots__ = ("_h", "_n", "_m", "_k", "solves", "_cost_idx")
+
+    def __init__(
+        self,
+        A,
+        b,
+        C=None,
+        d=None,
+        lower=None,
+        upper=None,
+        *,
+        n: int | None = None,
+        time_limit: float | None = None,
+    ) -> None:
+        A, b, C, d, n = _check_system(A, b, C, d, n)
+        hs = _highspy()
+        inf = hs.kHighsInf
+        lo = np.full(n, -inf) if lower is None else np.asarray(lower, dtype=np.float64).copy()
+        hi = np.full(n, inf) if upper is None else np.asarray(upper, dtype=np.float64).copy()
+        lo[~np.isfinite(lo)] = -inf
+        hi[~np.isfinite(hi)] = inf
+        rows = np.vstack([A, C]) if C.shape[0] else A
+        m, k = A.shape[0], C.shape[0]
+        lp = hs.HighsLp()
+        lp.num_col_ = n
+        lp.num_row_ = m + k
+        lp.col_cost_ = np.zeros(n)
+        lp.col_lower_ = lo
+        lp.col_upper_ = hi
+        lp.row_lower_ = np.concatenate([np.full(m, -inf), d])
+        lp.row_upper_ = np.concatenate([b, d])
+        nz_r, nz_c = np.nonzero(rows)
+        lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
+        lp.a_matrix_.num_col_ = n
+        lp.a_matrix_.num_row_ = m + k
+        counts = np.bincount(nz_r, minlength=m + k)
+        lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        lp.a_matrix_.index_ = nz_c.astype(np.int32)
+        lp.a_matrix_.value_ = rows[nz_r, nz_c]
+        self._h = _new_highs(time_limit)
+        status = self._h.passModel(lp)
+        if status == hs.HighsStatus.kError:
+            raise SolverError(f"HiGHS refused the model ({m} inequalities, {k} equalities, {n} variables)")
+        self._n, self._m, self._k = n, m, k
+        self.solves = 0
+        self._cost_idx = np.arange(n, dtype=np.int32)
+
+    # -- shape ------------------------------------------------------------------------------
+    @property
+    def n_vars(self) -> int:
+        return self._n
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows (inequalities, equalities and added rows) in the model."""
+        return int(self._h.getNumRow())
+
+    # -- modification ------------------------------------------------------------------------
+    def set_bounds(self, rows, lower, upper) -> None:
+        """Change the bounds ``lower <= row·x <= upper`` of existing rows."""
+        hs = _highspy()
+        rows = np.asarray(rows, dtype=np.int32).reshape(-1)
+        lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), rows.shape).copy()
+        upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), rows.shape).copy()
+        lower[np.isneginf(lower)] = -hs.kHighsInf
+        upper[np.isposinf(upper)] = hs.kHighsInf
+        self._h.changeRowsBounds(len(rows), rows, lower, upper)
+
+    def set_upper(self, rows, upper) -> None:
+        """Change the right-hand side ``b`` of existing inequality rows."""
+        self.set_bounds(rows, -np.inf, upper)
+
+    def set_column_bounds(self, lower, upper) -> None:
+        """Change the bounds on every variable."""
+        hs = _highspy()
+        lo = np.asarray(lower, dtype=np.float64).copy()
+        hi = np.asarray(upper, dtype=np.float64).copy()
+        lo[np.isneginf(lo)] = -hs.kHighsInf
+        hi[np.isposinf(hi)] = hs.kHighsInf
+        self._h.changeColsBounds(self._n, self._cost_idx, lo, hi)
+
+    def add_rows(self, A, lower, upper) -> np.ndarray:
+        """Append rows ``lower <= A x <= upper``; return their indices."""
+        hs = _highspy()
+        A = np.asarray(A, dtype=np.float64).reshape(-1, self._n)
+        r = A.shape[0]
+        lower = np.broadcast_to(np.asarray(lower, dtype=np.float64), (r,)).copy()
+        upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), (r,)).copy()
+        lower[np.isneginf(lower)] = -hs.kHighsInf
+        upper[np.isposinf(upper)] = hs.kHighsInf
+        nz_r, nz_c = np.nonzero(A)
+        counts = np.bincount(nz_r, minlength=r)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        first = self.n_rows
+        self._h.addRows(r, lower, upper, len(nz_r), starts, nz_c.astype(np.int32), A[nz_r, nz_c])
+        return np.arange(first, first + r)
+
+    def delete_rows(self, rows) -> None:
+        """Delete rows by index (later rows shift down)."""
+        rows = np.asarray(rows, dtype=np.int32).reshape(-1)
+        if rows.size:
+            self._h.deleteRows(len(rows), rows)
+
+    # -- questions ---------------------------------------------------------------------------
+    def _run(self) -> Status:
+        hs = _highspy()
+        self.solves += 1
+        _bump()
+        self._h.run()
+        st = self._h.getModelStatus()
+        M = hs.HighsModelStatus
+        if st == M.kOptimal or st == M.kModelEmpty:
+            return "optimal"
+        if st == M.kInfeasible:
+            return "infeasible"
+        if st == M.kUnbounded:
+            return "unbounded"
+        if st == M.kUnboundedOrInfeasible:
+            # decide with a zero objective: infeasible or not
+            cost = self._h.getLp().col_cost_
+            self._set_cost(np.zeros(self._n))
+            self._h.run()
+            st2 = self._h.getModelStatus()
+            self._set_cost(np.asarray(cost))
+            if st2 == M.kInfeasible:
+                return "infeasible"
+            if st2 == M.kOptimal:
+                return "unbounded"
+            st = st2
+        if st == M.kTimeLimit:
+            raise SolverError("HiGHS stopped at its time limit before deciding the LP")
+        raise SolverError(f"HiGHS ended with status {self._h.modelStatusToString(st)!r}")
+
+    def _set_cost(self, c: np.ndarray) -> None:
+        self._h.changeColsCost(self._n, self._cost_idx, np.ascontiguousarray(c, dtype=np.float64))
+
+    def minimize(self, c) -> LPResult:
+        """Minimise ``c·x``; returns an :class:`LPResult`."""
+        c = np.asarray(c, dtype=np.float64).reshape(-1)
+        if c.shape[0] != self._n:
+            raise InvalidInputError(f"objective must have length {self._n}, got {c.shape[0]}")
+        self._set_cost(c)
+        status = self._run()
+        if status == "optimal":
+            x = np.array(self._h.getSolution().col_value, dtype=np.float64)
+            return LPResult("optimal", x, float(c @ x))
+        return LPResult(status, None, -np.inf if status == "unbounded" else np.nan)
+
+    def maximize(self, c) -> LPResult:
+        """Maximise ``c·x``; returns an :class:`LPResult` (``value`` is the maximum)."""
+        res = self.minimize(-np.asarray(c, dtype=np.float64))
+        return LPResult(res.status, res.x, -res.value if res.status != "infeasible" else np.nan)
+
+    def is_feasible(self) -> bool:
+        """Whether the constraints admit a point (within the solver tolerance)."""
+        self._set_cost(np.zeros(self._n))
+        return self._run() != "infeasible"
+
+    def feasible_point(self) -> np.ndarray | None:
+        """A point satisfying the constraints, or ``None`` when there is none."""
+        res = self.minimize(np.zeros(self._n))
+        return res.x
+
+    def row_values(self) -> np.ndarray:
+        """Row activities ``A x`` at the last solution."""
+        return np.array(self._h.getSolution().row_value, dtype=np.float64)
+
+
+def is_feasible(A, b, C=None, d=None, lower=None, upper=None) -> bool:
+    """Whether ``{x : A x <= b, C x = d, lower <= x <= upper}`` is non-empty.
+
+    >>> is_feasible([[1.0], [-1.0]], [1.0, -2.0])
+    False
+    """
+    return LinearProgram(A, b, C, d, lower, upper).is_feasible()
+
+
+def optimize(c, A, b, C=None, d=None, lower=None, upper=None, *, sense: str = "min") -> LPResult:
+    """Minimise (``sense="min"``) or maximise (``"max"``) ``c·x`` over the polyhedron."""
+    lp = LinearProgram(A, b, C, d, lower, upper)
+    if sense == "min":
+        return lp.minimize(c)
+    if sense == "max":
+        return lp.maximize(c)
+    raise InvalidInputError(f"sense must be 'min' or 'max', got {sense!r}")
+
+
+def chebyshev_center(
+    A, b, C=None, d=None, *, max_radius: float | None = None
+) -> tuple[np.ndarray | None, float]:
+    """Centre and radius of the largest ball inside ``{A x <= b, C x = d}``.
+
+    The ball lives in the affine space ``C x = d``; its radius is measured with the row
+    norms of ``A`` projected onto that space. Returns ``(None, -inf)`` when the set is empty
+    and ``(x, inf)`` when the set contains balls of any radius (``x`` is then the centre of
+    a ball of radius ``max_radius`` or 1).
+
+    >>> x, r = chebyshev_center([[1.0, 0], [-1, 0], [0, 1], [0, -1]], [1.0, 1, 1, 1])
+    >>> round(r, 9), (x.round(9) + 0.0).tolist()
+    (1.0, [0.0, 0.0])
+    """
+    A, b, C, d, n = _check_system(A, b, C, d, None)
+    if C.shape[0]:
+        # norms of the rows of A restricted to the null space of C
+        _, s, vt = np.linalg.svd(C, full_matrices=True)
+        rank = int(np.sum(s > tolerances.RANK_RELATIVE * max(s.max(initial=0.0), 1.0)))
+        N = vt[rank:].T
+        norms = np.linalg.norm(A @ N, axis=1) if N.size else np.zeros(A.shape[0])
+    else:
+        norms = np.linalg.norm(A, axis=1)
+    Ar = np.hstack([A, norms[:, None]])
+    Cr = np.hstack([C, np.zeros((C.shape[0], 1))])
+    lower = np.concatenate([np.full(n, -np.inf), [-np.inf]])
+    upper = np.concatenate([np.full(n, np.inf), [np.inf if max_radius is None else max_radius]])
+    lp = LinearProgram(Ar, b, Cr, d, lower, upper)
+    cost = np.zeros(n + 1)
+    cost[-1] = 1.0
+    res = lp.maximize(cost)
+    if res.status == "infeasible":
+        return None, -np.inf
+    if res.status == "unbounded":
+        lp.set_column_bounds(lower, np.concatenate([upper[:-1], [1.0]]))
+        res = lp.maximize(cost)
+        return (res.x[:-1] if res.x is not None else None), np.inf
+    assert res.x is not None
+    return res.x[:-1], float(res.x[-1])
+
+
+def minimize_quadratic(
+    Q,
+    c,
+    A=None,
+    b=None,
+    C=None,
+    d=None,
+    lower=None,
+    upper=None,
+) -> LPResult:
+    """Solve the convex QP ``min ½ xᵀ Q x + cᵀ x`` s.t. ``A x <= b, C x = d, lower <= x <= upper``.
+
+    ``Q`` must be symmetric positive semi-definite (checked).
+
+    >>> res = minimize_quadratic(2 * np.eye(2), [-2.0, -4.0], [[1.0, 1.0]], [1.0])
+    >>> (res.x.round(6) + 0.0).tolist()   # projection of (1, 2) onto x + y <= 1
+    [0.0, 1.0]
+    """
+    hs = _highspy()
+    Q = np.asarray(Q, dtype=np.float64)
+    n = Q.shape[0]
+    if Q.ndim != 2 or Q.shape != (n, n):
+        raise InvalidInputError(f"Q must be a square matrix, got shape {Q.shape}")
+    if not np.allclose(Q, Q.T, atol=tolerances.FEASIBILITY, rtol=0.0):
+        raise InvalidInputError("Q must be symmetric")
+    eig = np.linalg.eigvalsh(Q) if n else np.zeros(0)
+    if eig.size and eig.min() < -tolerances.RANK_RELATIVE * max(1.0, abs(eig).max()):
+        raise InvalidInputError(f"Q must be positive semi-definite; its smallest eigenvalue is {eig.min():.3g}")
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    if A is None:
+        A, b = np.zeros((0, n)), np.zeros(0)
+    lp = LinearProgram(A, b, C, d, lower, upper, n=n)
+    lp._set_cost(c)
+    low = np.tril(Q)
+    # HiGHS wants the lower triangle column-wise
+    cols, rows = np.nonzero(low.T)
+    counts = np.bincount(cols, minlength=n)
+    start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    hess = hs.HighsHessian()
+    hess.dim_ = n
+    hess.format_ = hs.HessianFormat.kTriangular
+    hess.start_ = start
+    hess.index_ = rows.astype(np.int32)
+    hess.value_ = low.T[cols, rows]
+    lp._h.passHessian(hess)
+    status = lp._run()
+    if status != "optimal":
+        return LPResult(status, None, -np.inf if status == "unbounded" else np.nan)
+    x = np.array(lp._h.getSolution().col_value, dtype=np.float64)
+    return LPResult("optimal", x, float(0.5 * x @ Q @ x + c @ x))

@@ -1,0 +1,60 @@
+"""Vertices, rays and lines of small polyhedra by double description (pycddlib).
+
+Vertex enumeration is exponential in general; it is meant for small pieces (pictures,
+checks, low-dimensional inputs). The H-representation is passed to cdd in floating point.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .._validation import readonly
+from ..errors import SolverError
+
+__all__ = ["Generators", "generators"]
+
+
+@dataclass(frozen=True, slots=True)
+class Generators:
+    """V-representation ``conv(vertices) + cone(rays) + span(lines)``."""
+
+    vertices: np.ndarray
+    rays: np.ndarray
+    lines: np.ndarray
+
+
+def generators(P) -> Generators:
+    """Vertices, extreme rays and lineality directions of the polyhedron ``P``.
+
+    >>> from preimage.polyhedra.polyhedron import Polyhedron
+    >>> g = generators(Polyhedron([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0]))
+    >>> sorted(map(tuple, g.vertices.round(9).tolist()))
+    [(0.0, 0.0), (0.0, 1.0), (1.0, 0.0)]
+    """
+    import cdd
+
+    n = P.ambient_dim
+    empty = np.zeros((0, n))
+    if P.is_empty():
+        return Generators(readonly(empty), readonly(empty.copy()), readonly(empty.copy()))
+    # cdd rows are [b, -A] meaning b - A x >= 0; equalities go in the linearity set
+    rows = np.vstack([np.hstack([P.b[:, None], -P.A]), np.hstack([P.d[:, None], -P.C])])
+    lin = set(range(P.n_inequalities, P.n_inequalities + P.n_equalities))
+    if rows.shape[0] == 0:
+        return Generators(readonly(np.zeros((1, n))), readonly(empty), readonly(np.eye(n)))
+    try:
+        mat = cdd.matrix_from_array(rows.tolist(), lin_set=lin, rep_type=cdd.RepType.INEQUALITY)
+        poly = cdd.polyhedron_from_matrix(mat)
+        gen = cdd.copy_generators(poly)
+    except Exception as exc:  # cdd raises bare RuntimeError/ValueError
+        raise SolverError(f"cdd could not enumerate the vertices: {exc}") from exc
+    arr = np.asarray(gen.array, dtype=np.float64).reshape(-1, n + 1)
+    is_line = np.zeros(arr.shape[0], dtype=bool)
+    is_line[list(gen.lin_set)] = True
+    kind = arr[:, 0]
+    vertices = arr[(kind != 0) & ~is_line, 1:] / kind[(kind != 0) & ~is_line, None]
+    rays = arr[(kind == 0) & ~is_line, 1:]
+    lines = arr[is_line, 1:]
+    return Generators(readonly(vertices), readonly(rays), readonly(lines))

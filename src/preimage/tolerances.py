@@ -1,0 +1,90 @@
+"""Every numerical tolerance of :mod:`preimage` lives here.
+
+Constraint rows are normalised to unit length throughout the library, so the
+feasibility tolerances below are Euclidean distances in the space where the
+constraint lives. Functions take ``tol=None`` and fall back to these values.
+
+Nothing else in the package spells a tolerance as a literal.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "FEASIBILITY",
+    "CONTAINS",
+    "RANK_RELATIVE",
+    "AMBIGUOUS_RANK_RELATIVE",
+    "INTERIOR",
+    "IMPORT_ABSOLUTE",
+    "IMPORT_RELATIVE",
+    "ACTIVITY_ABSOLUTE",
+    "ACTIVITY_RELATIVE",
+    "SOLVER_FEASIBILITY",
+    "SOLVER_OPTIMALITY",
+    "ZERO_ROW",
+    "VERTEX_SIGN",
+    "resolve",
+]
+
+#: Distance by which a point may violate a constraint and still count as feasible.
+FEASIBILITY: float = 1e-9
+
+#: Default tolerance of ``contains``: distance outside a piece still counted inside.
+CONTAINS: float = 1e-7
+
+#: Singular values below ``RANK_RELATIVE * s_max`` count as zero.
+RANK_RELATIVE: float = 1e-12
+
+#: Singular values in ``[RANK_RELATIVE, AMBIGUOUS_RANK_RELATIVE) * s_max`` are too
+#: close to call: the rank decision raises :class:`AmbiguousGeometryError`.
+AMBIGUOUS_RANK_RELATIVE: float = 1e-9
+
+#: A polyhedron whose largest inscribed ball (in its affine hull) has a radius
+#: below this is treated as lower-dimensional.
+INTERIOR: float = 1e-9
+
+#: Importers accept a converted network whose outputs differ from the source
+#: model's by at most ``IMPORT_ABSOLUTE + IMPORT_RELATIVE * |reference|``
+#: (the source models compute in float32).
+IMPORT_ABSOLUTE: float = 1e-5
+IMPORT_RELATIVE: float = 1e-4
+
+#: Two activities are equal when they differ by at most
+#: ``ACTIVITY_ABSOLUTE + ACTIVITY_RELATIVE * |y|`` (used by checks and tests).
+ACTIVITY_ABSOLUTE: float = 1e-7
+ACTIVITY_RELATIVE: float = 1e-7
+
+#: HiGHS primal and dual feasibility tolerances.
+SOLVER_FEASIBILITY: float = 1e-9
+SOLVER_OPTIMALITY: float = 1e-9
+
+#: A constraint row whose norm is below this is treated as the zero row.
+ZERO_ROW: float = 1e-12
+
+#: A vertex whose signed distance to a hyperplane is within this is on it.
+VERTEX_SIGN: float = 1e-9
+
+#: Machine epsilon of float64, for scale-aware tolerances.
+EPS: float = float(np.finfo(np.float64).eps)
+
+
+def resolve(tol: float | None, default: float) -> float:
+    """Return ``tol`` if given (checked to be a finite non-negative number), else ``default``.
+
+    Examples
+    --------
+    >>> resolve(None, FEASIBILITY) == FEASIBILITY
+    True
+    >>> resolve(1e-6, FEASIBILITY)
+    1e-06
+    """
+    if tol is None:
+        return default
+    value = float(tol)
+    if not np.isfinite(value) or value < 0:
+        from .errors import InvalidInputError
+
+        raise InvalidInputError(f"tol must be a finite non-negative number, got {tol!r}")
+    return value
