@@ -21,6 +21,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from . import tolerances
 from .errors import (
     AmbiguousGeometryError,
     ImportMismatchError,
@@ -50,6 +51,17 @@ _LAZY = {
     "DualBasis": "preimage.layer.dual_basis",
     "layer_preimage": "preimage.layer.preimage",
     "LayerPreimage": "preimage.layer.preimage",
+    "preimage": "preimage.engine.api",
+    "linear_regions": "preimage.engine.api",
+    "verify": "preimage.engine.api",
+    "resume": "preimage.engine.api",
+    "PreimageResult": "preimage.engine.result",
+    "Verdict": "preimage.engine.result",
+    "Activity": "preimage.engine.targets",
+    "AffineSubspace": "preimage.engine.targets",
+    "Slice": "preimage.engine.domain",
+    "load_vnnlib": "preimage.specs.vnnlib",
+    "Spec": "preimage.specs.vnnlib",
 }
 
 __all__ = [
@@ -77,7 +89,12 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .engine.api import linear_regions, preimage, resume, verify
+    from .engine.domain import Slice
+    from .engine.result import PreimageResult, Verdict
+    from .engine.targets import Activity, AffineSubspace
     from .layer.dual_basis import DualBasis, dual_basis, hyperplanes
+    from .specs.vnnlib import Spec, load_vnnlib
     from .layer.preimage import LayerPreimage, layer_preimage
     from .network import from_torch, load
     from .network.network import AffineLayer, Network

@@ -225,6 +225,169 @@ def cmd_layer_preimage(args) -> int:
     return 0
 
 
+# -- engine commands --------------------------------------------------------------------------------
+class _Progress:
+    """A rich progress display fed by the engine's progress callback."""
+
+    def __init__(self, quiet: bool, what: str) -> None:
+        self.quiet = quiet
+        self.what = what
+        self.prog = None
+        self.task = None
+
+    def __enter__(self):
+        if not self.quiet and sys.stderr.isatty() or (not self.quiet and _force_progress()):
+            from rich.console import Console
+            from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            self.prog = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
+                                 TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+                                 console=Console(stderr=True), transient=True)
+            self.prog.__enter__()
+            self.task = self.prog.add_task(self.what, info="starting", total=None)
+        return self
+
+    def __call__(self, stats) -> None:
+        if self.prog is not None:
+            rate = stats.nodes / stats.seconds if stats.seconds > 0 else 0.0
+            self.prog.update(self.task, info=f"{stats.pieces} pieces, {stats.nodes} nodes, {rate:,.0f} nodes/s")
+
+    def __exit__(self, *exc):
+        if self.prog is not None:
+            self.prog.__exit__(*exc)
+        return False
+
+
+def _force_progress() -> bool:
+    import os
+
+    return os.environ.get("PREIMAGE_PROGRESS") == "1"
+
+
+def _domain_from_args(args, net, x=None):
+    from .polyhedra import Box
+    from .polyhedra.io import load_geometry
+
+    if getattr(args, "domain", None):
+        path = args.domain
+        if str(path).endswith(".vnnlib"):
+            from .specs import load_vnnlib
+
+            spec = load_vnnlib(path)
+            return [c.domain for c in spec.cases] if len(spec.cases) > 1 else spec.cases[0].domain
+        return load_geometry(path)
+    if getattr(args, "box", None):
+        parts = args.box.split(":") if ":" in args.box else args.box.split(",")
+        if len(parts) != 2:
+            raise InvalidInputError(f"--box must be LO,HI (numbers or .npy files), got {args.box!r}")
+        lo = _parse_vector(parts[0], "--box LO")
+        hi = _parse_vector(parts[1], "--box HI")
+        n = net.input_dim
+        lo = np.full(n, lo[0]) if lo.size == 1 else lo
+        hi = np.full(n, hi[0]) if hi.size == 1 else hi
+        return Box(lo, hi)
+    if getattr(args, "radius", None) is not None and x is not None:
+        return Box(x - args.radius, x + args.radius)
+    raise InvalidInputError("give a bounded domain: --box LO,HI, --domain FILE (.npz/.json/.vnnlib)"
+                            + (" or --radius R around the input" if x is not None else ""))
+
+
+def _engine_kwargs(args) -> dict:
+    kw = {"time_limit": args.timeout, "workers": args.workers}
+    if args.scheduler:
+        kw["scheduler"] = args.scheduler
+    return kw
+
+
+def _summary_stats(stats) -> dict:
+    return stats.as_dict()
+
+
+def cmd_reach(args) -> int:
+    from .engine.api import verify
+    from .specs import load_vnnlib
+
+    net = _load_network(args.model)
+    spec = load_vnnlib(args.spec)
+    with _Progress(args.quiet or args.json, "reach") as prog:
+        v = verify(net, spec, progress=prog, **_engine_kwargs(args))
+    out = {"status": v.status, "counterexample": None if v.counterexample is None else v.counterexample.tolist(),
+           "time_s": round(v.stats.seconds, 6), "pieces": v.stats.pieces, "nodes": v.stats.nodes,
+           "lps": v.stats.lps, "output": None if v.output is None else v.output.tolist(), "reason": v.reason}
+    if args.json:
+        _emit_json(out)
+        return 0
+    con = _console()
+    con.print(f"[bold]{v.status}[/bold]  ({v.stats.seconds:.2f} s, {v.stats.nodes} nodes, {v.stats.pieces} pieces)")
+    if v.counterexample is not None:
+        con.print(f"  counterexample x = {np.array2string(v.counterexample, precision=8)}")
+        con.print(f"  output f(x)     = {np.array2string(v.output, precision=6)}")
+    if v.reason:
+        con.print(f"  {v.reason}")
+    return 0
+
+
+def _report_result(args, res, what: str) -> int:
+    out = {"pieces": len(res.set), "complete": res.complete, "stopped_by": res.stopped_by,
+           "layer": res.layer, "stats": _summary_stats(res.stats), "saved": args.out,
+           "checkpoint": res.frontier_path,
+           "dims": sorted({int(p.polyhedron.dim) for p in res.set}) if getattr(args, "dims", False) else None}
+    if args.json:
+        _emit_json(out)
+        return 0
+    con = _console()
+    state = "complete" if res.complete else f"[bold red]incomplete[/bold red] (stopped by {res.stopped_by})"
+    con.print(f"[bold]{what}[/bold]: {len(res.set)} pieces, {state}, {res.stats.seconds:.2f} s, "
+              f"{res.stats.nodes} nodes, {res.stats.lps} LPs")
+    if args.out:
+        con.print(f"  saved to {args.out}")
+    if res.frontier_path:
+        con.print(f"  resume with: preimage resume {res.frontier_path}")
+    return 0
+
+
+def cmd_activity(args) -> int:
+    from .engine.api import preimage
+    from .engine.targets import Activity
+
+    net = _load_network(args.model)
+    x = _parse_vector(args.input, "--input")
+    y = net.activations(x, layer=args.layer)
+    domain = _domain_from_args(args, net, x)
+    with _Progress(args.quiet or args.json, "activity preimage") as prog:
+        res = preimage(net, Activity(y), layer=args.layer, domain=domain, progress=prog, out=args.out,
+                       max_pieces=args.max_pieces, **_engine_kwargs(args))
+    if not res.set.contains(x):
+        log.error("the input is not inside its own activity preimage")
+    return _report_result(args, res, f"preimage of the layer-{args.layer} activity")
+
+
+def cmd_regions(args) -> int:
+    from .engine.api import linear_regions
+    from .engine.domain import Slice
+
+    net = _load_network(args.model)
+    if args.through:
+        pts = np.load(args.through) if args.through.endswith(".npy") else np.loadtxt(args.through, delimiter=",")
+        domain = Slice.through(np.asarray(pts, dtype=np.float64).reshape(-1, net.input_dim))
+    else:
+        domain = _domain_from_args(args, net)
+    with _Progress(args.quiet or args.json, "linear regions") as prog:
+        res = linear_regions(net, domain, progress=prog, out=args.out, max_pieces=args.max_pieces,
+                             **_engine_kwargs(args))
+    return _report_result(args, res, "linear regions")
+
+
+def cmd_resume(args) -> int:
+    from .engine.api import resume
+
+    with _Progress(args.quiet or args.json, "resume") as prog:
+        res = resume(args.result, progress=prog, time_limit=args.timeout, workers=args.workers,
+                     scheduler=args.scheduler or None)
+    args.out = str(args.result)
+    return _report_result(args, res, "resumed run")
+
+
 # -- parser -----------------------------------------------------------------------------------------
 def _layer_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", nargs="?", help="ONNX model (.onnx) or saved network (.npz)")
@@ -256,6 +419,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--domain", choices=["auto", "orthant", "none"], default="auto",
                    help="the layer's input range (auto: the orthant after a ReLU layer, else all of R^n)")
     p.set_defaults(func=cmd_layer_preimage)
+
+    def engine_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--timeout", type=float, default=None, help="time budget in seconds")
+        p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+        p.add_argument("--scheduler", default="", help="address of a Dask scheduler to run on")
+        p.add_argument("--quiet", action="store_true", help="no progress display")
+        p.add_argument("--json", action="store_true", help="print one JSON object (last line of stdout)")
+
+    def domain_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--box", help="domain box LO,HI (numbers or .npy files)")
+        p.add_argument("--domain", help="domain file: a saved Box/Polyhedron (.npz/.json) or a .vnnlib (its input set)")
+        p.add_argument("--max-pieces", type=int, default=None, help="stop after this many pieces")
+        p.add_argument("--out", help="stream the pieces to this .npz result file")
+        p.add_argument("--dims", action="store_true", help="report the dimensions of the pieces")
+
+    p = sub.add_parser("reach", help="decide a VNN-LIB property (exact backward reachability)")
+    p.add_argument("model")
+    p.add_argument("spec", help="a .vnnlib file")
+    engine_options(p)
+    p.set_defaults(func=cmd_reach)
+
+    p = sub.add_parser("activity", help="the exact preimage of an input's activity at layer K")
+    p.add_argument("model")
+    p.add_argument("--input", required=True, help="the input x (comma-separated or .npy)")
+    p.add_argument("--layer", type=int, required=True, help="layer K (1 = first affine layer)")
+    p.add_argument("--radius", type=float, default=None, help="domain: the box x ± R")
+    domain_options(p)
+    engine_options(p)
+    p.set_defaults(func=cmd_activity)
+
+    p = sub.add_parser("regions", help="every linear region of the network in a domain or a 2-D/3-D slice")
+    p.add_argument("model")
+    p.add_argument("--through", help="3 or 4 points (.npy or .csv, one per row): the slice through them")
+    domain_options(p)
+    engine_options(p)
+    p.set_defaults(func=cmd_regions)
+
+    from .conv.cli import register as register_cones
+
+    register_cones(sub)
+
+    p = sub.add_parser("resume", help="continue an interrupted run from its result file or checkpoint")
+    p.add_argument("result")
+    engine_options(p)
+    p.set_defaults(func=cmd_resume)
     return parser
 
 

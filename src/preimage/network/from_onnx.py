@@ -248,7 +248,7 @@ def _convert(node, label: str, values: dict, builder: ChainBuilder) -> list:
         if a.get("training_mode", 0):
             raise UnsupportedLayerError(f"{label}: BatchNormalization in training mode")
         scale, bias, mean, var = (np.asarray(v, dtype=np.float64) for v in ins[1:5])
-        eps = float(a.get("epsilon", 1e-5))  # the ONNX default, not a tolerance of ours
+        eps = float(a.get("epsilon", 1.0e-5))  # the ONNX default epsilon (part of the op), not a tolerance
         g = scale / np.sqrt(var + eps)
         shape = [1] * d.rank
         shape[1 if d.batch_axis == 0 else 0] = -1

@@ -35,6 +35,14 @@ class AffineMap:
         object.__setattr__(self, "M", readonly(M_arr))
         object.__setattr__(self, "c", readonly(as_vector("c", c, length=M_arr.shape[0])))
 
+    @classmethod
+    def _trusted(cls, M: np.ndarray, c: np.ndarray) -> "AffineMap":
+        """Build from float64 arrays already checked (internal fast path)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "M", readonly(M))
+        object.__setattr__(obj, "c", readonly(c))
+        return obj
+
     @property
     def in_dim(self) -> int:
         return int(self.M.shape[1])
@@ -83,6 +91,15 @@ class Piece:
                 f"dimension {polyhedron.ambient_dim}"
             )
         object.__setattr__(self, "affine_map", affine_map)
+
+    @classmethod
+    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map) -> "Piece":
+        """Build from checked parts (internal fast path)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "polyhedron", polyhedron)
+        object.__setattr__(obj, "pattern", None if pattern is None else readonly(np.asarray(pattern, dtype=bool)))
+        object.__setattr__(obj, "affine_map", affine_map)
+        return obj
 
     def __getattr__(self, name: str):
         # geometry questions go to the polyhedron (contains, sample, dim, is_empty, ...)

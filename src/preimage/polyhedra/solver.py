@@ -256,6 +256,20 @@ class LinearProgram:
             st = st2
         if st == M.kTimeLimit:
             raise SolverError("HiGHS stopped at its time limit before deciding the LP")
+        if st in (M.kUnknown, M.kSolveError, M.kNotset):
+            # HiGHS occasionally gives up on an easy LP without presolve: try once with it
+            self._h.setOptionValue("presolve", "on")
+            self._h.clearSolver()
+            self._h.run()
+            st2 = self._h.getModelStatus()
+            self._h.setOptionValue("presolve", "off")
+            if st2 == M.kOptimal:
+                return "optimal"
+            if st2 == M.kInfeasible:
+                return "infeasible"
+            if st2 == M.kUnbounded:
+                return "unbounded"
+            st = st2
         raise SolverError(f"HiGHS ended with status {self._h.modelStatusToString(st)!r}")
 
     def _set_cost(self, c: np.ndarray) -> None:

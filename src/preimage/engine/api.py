@@ -1,0 +1,286 @@
+"""The engine's public functions: :func:`preimage`, :func:`linear_regions`, :func:`verify`,
+:func:`resume`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .. import tolerances
+from ..errors import InvalidInputError
+from ..network import Network
+from ..polyhedra import PolyhedralSet
+from .domain import as_domains, chart
+from .result import PreimageResult, Verdict, to_piece
+from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
+from .search import Problem, Stats, root_nodes
+from .stream import PieceStream
+from .targets import LayerTarget, normalize_target
+from .vpoly import words_for
+
+__all__ = ["preimage", "linear_regions", "verify", "resume", "build_problems"]
+
+log = logging.getLogger(__name__)
+
+#: the vertex backend is used when the domain's chart has at most this many dimensions
+VERTEX_BACKEND_MAX_DIM = 10
+
+
+def _check_network(net) -> Network:
+    if not isinstance(net, Network):
+        raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
+    return net
+
+
+def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: bool = True,
+                   backend: str = "auto") -> list[Problem]:
+    """One :class:`Problem` per domain of a union."""
+    if backend not in ("auto", "vertex", "lp"):
+        raise InvalidInputError(f"backend must be 'auto', 'vertex' or 'lp', got {backend!r}")
+    k = net.depth if target is None else target.layer
+    layers = net.layers[:k]
+    weights = tuple(np.ascontiguousarray(lay.dense_weight) for lay in layers)
+    biases = tuple(np.asarray(lay.bias) for lay in layers)
+    relus = tuple(lay.relu for lay in layers)
+    problems = []
+    for i, dom in enumerate(as_domains(domain, net.input_dim)):
+        ch = chart(dom, net.input_dim)
+        if ch.dim == 0:
+            raise InvalidInputError("the domain is a single point; evaluate the network there instead")
+        use = backend if backend != "auto" else ("vertex" if ch.dim <= VERTEX_BACKEND_MAX_DIM else "lp")
+        n_facets = 2 * ch.dim if ch.u_box is not None else ch.u_polyhedron.n_inequalities  # type: ignore[union-attr]
+        target_rows = 0
+        if target is not None:
+            target_rows = target.width if target.activity is not None else max(
+                (A.shape[0] for A, _, _, _ in target.polyhedra), default=0)
+        slots = n_facets + sum(w.shape[0] for w, r in zip(weights, relus) if r) + target_rows + 1
+        problems.append(Problem(weights, biases, relus, ch, target, words_for(slots), prune, i, use))
+    return problems
+
+
+def _default_workers(workers):
+    return 1 if workers is None else int(workers)
+
+
+def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint) -> PreimageResult:
+    stream = PieceStream(out, state.problems) if out else None
+    try:
+        state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=_default_workers(workers),
+                            scheduler=scheduler, progress=progress,
+                            on_piece=stream.add if stream is not None else None)
+    finally:
+        if stream is not None:
+            stream.flush()
+    ckpt = None
+    if reason is not None:
+        path = checkpoint or (str(out) + ".checkpoint" if out else None)
+        if path:
+            ckpt = save_checkpoint(state, path)
+            log.info("run stopped (%s); checkpoint saved to %s", reason, ckpt)
+    result = _result(state, reason, ckpt)
+    if stream is not None:
+        stream.finish(result.set, complete=result.complete)
+    return result
+
+
+def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageResult:
+    raws = canonical_order(state.pieces)
+    charts = {pb.domain_index: pb.chart for pb in state.problems}
+    pieces = [to_piece(r, charts[r.domain_index]) for r in raws]
+    ch0 = state.problems[0].chart
+    n = ch0.dim if ch0.slice is not None else ch0.input_dim
+    return PreimageResult(
+        PolyhedralSet(pieces, n),
+        reason is None,
+        state.stats,
+        state.layer,
+        np.array([r.disjunct for r in raws], dtype=np.int64),
+        np.array([r.domain_index for r in raws], dtype=np.int64),
+        tuple(r.X for r in raws),
+        ckpt,
+        reason,
+        dict(state.info),
+    )
+
+
+def preimage(
+    net: Network,
+    target,
+    *,
+    layer: int | None = None,
+    domain,
+    time_limit: float | None = None,
+    max_pieces: int | None = None,
+    prune: bool = True,
+    workers: int | None = None,
+    scheduler=None,
+    progress: Callable[[Stats], None] | None = None,
+    backend: str = "auto",
+    out: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> PreimageResult:
+    """The exact set of inputs in ``domain`` whose layer-``layer`` value lies in ``target``.
+
+    Parameters
+    ----------
+    net : the network.
+    target : :class:`~preimage.Activity` (an activity point), a :class:`~preimage.Polyhedron`
+        or :class:`~preimage.Box` in the layer's space, :class:`~preimage.AffineSubspace`, a
+        list of polyhedra (a union), or a VNN-LIB :class:`~preimage.Spec` (its output part).
+    layer : the target layer (default: the last).
+    domain : a bounded :class:`~preimage.Box`, :class:`~preimage.Polyhedron`,
+        :class:`~preimage.Slice` or a list of boxes (a union).
+    time_limit, max_pieces : budgets; when one runs out (or on Ctrl-C) the result holds what
+        was found, ``complete=False``, and the frontier is saved to ``checkpoint`` (default
+        ``out + ".checkpoint"``) for :func:`resume`.
+    prune : drop regions that bounds prove cannot reach the target (same result either way).
+    workers : processes to use (default 1: serial); ``scheduler``: a Dask
+        ``distributed.Client`` or its address, to spread the run over a cluster.
+    progress : called with the running :class:`~preimage.engine.search.Stats` now and then.
+    backend : ``"vertex"`` (regions kept as vertices: no LPs; domains of dimension up to 10),
+        ``"lp"`` (H-representation and warm-started LPs), or ``"auto"``.
+    out : stream pieces to this ``.npz`` result file as they are found.
+
+    Returns
+    -------
+    PreimageResult — ``.set`` is a :class:`~preimage.PolyhedralSet` whose pieces carry their
+    activation pattern and affine map; their union is exactly the preimage.
+
+    Examples
+    --------
+    >>> import numpy as np, preimage
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, -1.0], [1.0, 1.0]]), np.zeros(2), True),
+    ...                                     (np.array([[1.0, 1.0]]), np.zeros(1), False)])
+    >>> res = preimage.preimage(net, preimage.Box([1.0], [2.0]), domain=preimage.Box([-1, -1], [1, 1]))
+    >>> res.complete, len(res.set) > 0
+    (True, True)
+    >>> X = res.set.sample(50, seed=0)
+    >>> tol = preimage.tolerances.CONTAINS
+    >>> bool(np.all((net.forward(X) >= 1 - tol) & (net.forward(X) <= 2 + tol)))
+    True
+    """
+    net = _check_network(net)
+    tgt = normalize_target(target, net, layer)
+    problems = build_problems(net, tgt, domain, prune=prune, backend=backend)
+    state = RunState("preimage", tgt.layer, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
+    return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                    progress=progress, out=out, checkpoint=checkpoint)
+
+
+def linear_regions(
+    net: Network,
+    domain,
+    *,
+    time_limit: float | None = None,
+    max_pieces: int | None = None,
+    workers: int | None = None,
+    scheduler=None,
+    progress: Callable[[Stats], None] | None = None,
+    backend: str = "auto",
+    out: str | os.PathLike | None = None,
+    checkpoint: str | os.PathLike | None = None,
+) -> PreimageResult:
+    """Every activation region of ``net`` in ``domain``, with the network's affine map on each.
+
+    ``domain`` may be a :class:`~preimage.Slice` (a 2-D or 3-D affine slice of the input,
+    e.g. through data points); then the pieces are in slice coordinates. Budgets, workers
+    and checkpoints work as in :func:`preimage`.
+    """
+    net = _check_network(net)
+    problems = build_problems(net, None, domain, prune=False, backend=backend)
+    state = RunState("regions", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
+    return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                    progress=progress, out=out, checkpoint=checkpoint)
+
+
+def resume(path, *, time_limit: float | None = None, max_pieces: int | None = None, workers: int | None = None,
+           scheduler=None, progress=None, out=None, checkpoint=None) -> PreimageResult:
+    """Continue an interrupted :func:`preimage` / :func:`linear_regions` run.
+
+    ``path`` is its checkpoint (or the ``out`` file of the run, next to which the checkpoint
+    lies). The finished result is the same as that of an uninterrupted run.
+    """
+    p = Path(path)
+    if not p.exists() and Path(str(p) + ".checkpoint").exists():
+        p = Path(str(p) + ".checkpoint")
+    elif p.suffix == ".npz" and Path(str(p) + ".checkpoint").exists():
+        p = Path(str(p) + ".checkpoint")
+    state = load_checkpoint(p)
+    if state.kind not in ("preimage", "regions"):
+        raise InvalidInputError(f"{str(p)!r} holds a {state.kind!r} run, which cannot be resumed here")
+    if out is None and str(p).endswith(".checkpoint"):
+        out = str(p)[: -len(".checkpoint")]
+    result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                      progress=progress, out=out, checkpoint=checkpoint or p)
+    if result.complete and p.exists() and p.name.endswith(".checkpoint"):
+        p.unlink()
+    return result
+
+
+def verify(net: Network, spec, *, time_limit: float | None = None, workers: int | None = None,
+           scheduler=None, progress=None, falsify: bool = True) -> Verdict:
+    """Decide a VNN-LIB property: is the unsafe set reachable from the input set?
+
+    Returns a :class:`~preimage.Verdict`: ``"sat"`` with a counterexample confirmed by a
+    forward pass, ``"unsat"`` (the preimage of the unsafe output set within the input set is
+    empty — a proof), or ``"unknown"`` (budget exhausted, or candidates that a forward pass
+    could not confirm). The search stops at the first non-empty piece. With
+    ``falsify=True`` a quick sampling/gradient search for a counterexample runs first (it can
+    only answer ``"sat"``, with a checked input).
+    """
+    from ..specs import Spec, load_vnnlib
+
+    net = _check_network(net)
+    if not isinstance(spec, Spec):
+        spec = load_vnnlib(spec)
+    if spec.n_inputs != net.input_dim:
+        raise InvalidInputError(
+            f"the spec has {spec.n_inputs} inputs (X_0..X_{spec.n_inputs - 1}), the network takes {net.input_dim}"
+        )
+    if spec.n_outputs != net.output_dim:
+        raise InvalidInputError(
+            f"the spec has {spec.n_outputs} outputs (Y_0..Y_{spec.n_outputs - 1}), the network produces {net.output_dim}"
+        )
+    t0 = time.perf_counter()
+    total = Stats()
+    if falsify:
+        from .falsify import falsify as _falsify
+
+        for case in spec.cases:
+            tgt = normalize_target(list(case.outputs), net, None)
+            x = _falsify(net, case.domain, tgt.polyhedra)
+            if x is not None:
+                y = net.forward(x)
+                if spec.is_counterexample(x, y, tol=tolerances.CONTAINS):
+                    total.seconds = time.perf_counter() - t0
+                    return Verdict("sat", x, y, total, info={"found_by": "falsification"})
+    problems: list[Problem] = []
+    for case in spec.cases:
+        tgt = normalize_target(list(case.outputs), net, None)
+        problems.extend(build_problems(net, tgt, case.domain))
+    problems = [Problem(pb.weights, pb.biases, pb.relus, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend)
+                for i, pb in enumerate(problems)]
+    state = RunState("verify", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
+    remaining = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - t0))
+    state, reason = run(state, time_limit=remaining, workers=_default_workers(workers), scheduler=scheduler,
+                        progress=progress, checker=Checker(spec, tolerances.CONTAINS))
+    state.stats.seconds = time.perf_counter() - t0
+    if state.pieces:
+        piece = state.pieces[0]
+        pb = state.problems[piece.domain_index]
+        x = Checker(spec, tolerances.CONTAINS).confirm(piece, pb)
+        assert x is not None  # confirmed by the worker
+        return Verdict("sat", x, net.forward(x), state.stats, info={"found_by": "exact search"})
+    if reason is not None:
+        return Verdict("unknown", None, None, state.stats, reason=reason)
+    unconfirmed = state.info.get("unconfirmed", 0)
+    if unconfirmed:
+        return Verdict("unknown", None, None, state.stats,
+                       reason=f"{unconfirmed} candidate pieces could not be confirmed by a forward pass")
+    return Verdict("unsat", None, None, state.stats)
+

@@ -1,0 +1,266 @@
+"""The engine's LP backend, for domains of higher dimension (images, data sets).
+
+Same search as :mod:`preimage.engine.search`, but a region is kept as its H-representation
+(the domain's rows plus the cutting rows) in one warm-started HiGHS model that follows the
+depth-first walk: rows are added when the walk goes down and removed when it backs up.
+A neuron's sign over a region is decided by interval bounds over the domain's box first;
+only when those cannot decide does one LP (optimising the neuron towards the side that the
+current point does not show) settle it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import tolerances
+from ..polyhedra.solver import LinearProgram
+from .search import Node, Problem, RawPiece, Search, _Rows
+
+__all__ = ["LPSearch", "lp_root_nodes"]
+
+
+class _PathLP:
+    """A LinearProgram over the domain plus the rows of the current DFS path."""
+
+    def __init__(self, problem: Problem) -> None:
+        ch = problem.chart
+        A, b = ch.u_constraints()
+        self.base_rows = A.shape[0]
+        self.lp = LinearProgram(A, b)
+        self.path: list = []  # the row objects currently in the model (after the base rows)
+        self.eq_rows = 0
+
+    def sync(self, rows: _Rows | None) -> None:
+        """Make the model hold exactly the domain rows and ``rows``."""
+        chain = []
+        node = rows
+        while node is not None:
+            chain.append(node)
+            node = node.parent
+        chain.reverse()
+        common = 0
+        while common < len(chain) and common < len(self.path) and chain[common] is self.path[common]:
+            common += 1
+        self.clear_equalities()
+        if common < len(self.path):
+            self.lp.delete_rows(np.arange(self.base_rows + common, self.base_rows + len(self.path)))
+            del self.path[common:]
+        new = chain[common:]
+        if new:
+            A = np.array([r.a for r in new])
+            c = np.array([r.c for r in new])
+            self.lp.add_rows(A, -np.inf, -c)
+            self.path.extend(new)
+
+    def add_equalities(self, E: np.ndarray, e: np.ndarray) -> None:
+        if E.shape[0]:
+            self.lp.add_rows(E, -e, -e)
+            self.eq_rows += E.shape[0]
+
+    def clear_equalities(self) -> None:
+        if self.eq_rows:
+            n = self.base_rows + len(self.path)
+            self.lp.delete_rows(np.arange(n, n + self.eq_rows))
+            self.eq_rows = 0
+
+    def add_temporary(self, a: np.ndarray, c: float) -> int:
+        idx = self.lp.add_rows(a[None, :], -np.inf, -c)
+        return int(idx[0])
+
+    def remove(self, idx: int) -> None:
+        self.lp.delete_rows([idx])
+
+
+def lp_root_nodes(problem: Problem) -> list[Node]:
+    ch = problem.chart
+    W, b = problem.weights[0], problem.biases[0]
+    point = ch.u_box.center[None, :] if ch.u_box is not None else ch.u_polyhedron.relative_interior_point()[None, :]
+    return [Node(1, point, np.zeros((1, 1), dtype=np.uint64), ch.dim, 0, W @ ch.B, W @ ch.x0 + b,
+                 np.full(W.shape[0], -1, dtype=np.int8), ())]
+
+
+class LPSearch(Search):
+    """Depth-first search with H-represented regions (see the module docstring).
+
+    A node's ``X`` holds one point of its region (used to pick which side to test).
+    """
+
+    def __post_init__(self) -> None:
+        self._lp = _PathLP(self.problem)
+        ch = self.problem.chart
+        if ch.u_box is not None:
+            self._lo, self._hi = ch.u_box.lo, ch.u_box.hi
+        else:
+            bb = ch.u_polyhedron.bounding_box()
+            self._lo, self._hi = bb.lo, bb.hi
+
+    # interval bounds of rows of (G u + g0) over the domain box
+    def _box_min(self, G: np.ndarray, g0: np.ndarray) -> np.ndarray:
+        return g0 + np.minimum(G * self._lo, G * self._hi).sum(axis=1)
+
+    def _optimize(self, a: np.ndarray, sense: str):
+        self.stats.lps += 1
+        res = self._lp.lp.minimize(a) if sense == "min" else self._lp.lp.maximize(a)
+        return res
+
+    def _process(self, node: Node, stack: list[Node]) -> bool:
+        pb = self.problem
+        target = pb.target
+        self._lp.sync(node.rows)
+        while True:
+            l = node.layer
+            is_target_layer = l == pb.depth
+            if is_target_layer and target is not None and target.activity is not None:
+                return self._apply_activity_lp(node)
+            if pb.relus[l - 1]:
+                j, x_neg, x_pos = self._classify_lp(node)
+                if j >= 0:
+                    self._split_lp(node, j, x_neg, x_pos, stack)
+                    return True
+                active = node.dec.astype(bool)
+                H = node.Z * active[:, None]
+                h = node.z0 * active
+                done = node.done + (active,)
+            else:
+                H, h, done = node.Z, node.z0, node.done
+            if is_target_layer:
+                return self._finish_lp(node, H, h, done)
+            if pb.prune and target is not None and not self._reachable_box(H, h, l):
+                self.stats.pruned += 1
+                return True
+            W, b = pb.weights[l], pb.biases[l]
+            node = Node(l + 1, node.X, node.T, node.dim, node.ncons, W @ H, W @ h + b,
+                        np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth)
+
+    def _classify_lp(self, node: Node):
+        """Fix stable neurons (box bounds, then LPs).
+
+        Returns ``(j, x_neg, x_pos)`` for the first neuron taking both signs on the region
+        (with a point strictly on each side), or ``(-1, None, None)``.
+        """
+        dec = node.dec
+        und = np.flatnonzero(dec < 0)
+        if und.size == 0:
+            return -1, None, None
+        Z, z0 = node.Z[und], node.z0[und]
+        lo = self._box_min(Z, z0)
+        hi = -self._box_min(-Z, -z0)
+        eps = tolerances.VERTEX_SIGN * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
+        inact = hi <= eps
+        act = ~inact & (lo >= -eps)
+        dec[und[inact]] = 0
+        dec[und[act]] = 1
+        self.stats.fixed_by_bounds += int(inact.sum() + act.sum())
+        x = node.X[0]
+        for j in np.flatnonzero(dec < 0):
+            zj = float(node.Z[j] @ x + node.z0[j])
+            e = tolerances.VERTEX_SIGN * (1.0 + abs(zj))
+            x_pos = x if zj > e else None
+            x_neg = x if zj < -e else None
+            if x_neg is None:
+                res = self._optimize(node.Z[j], "min")
+                if res.status == "optimal" and res.value + node.z0[j] < -e:
+                    x_neg = res.x
+            if x_pos is None and x_neg is not None:
+                res = self._optimize(node.Z[j], "max")
+                if res.status == "optimal" and res.value + node.z0[j] > e:
+                    x_pos = res.x
+            if x_neg is not None and x_pos is not None:
+                return int(j), x_neg, x_pos
+            # no point with z < -e: active (z >= -e); else no point with z > e: inactive
+            dec[j] = 1 if x_neg is None else 0
+        return -1, None, None
+
+    def _split_lp(self, node: Node, j: int, x_neg: np.ndarray, x_pos: np.ndarray, stack: list[Node]) -> None:
+        """Both children are non-empty: the neuron takes both signs on the region."""
+        self.stats.splits += 1
+        neg = node.dec.copy()
+        neg[j] = 0
+        pos = node.dec.copy()
+        pos[j] = 1
+        rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
+        rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
+        d = node.depth + 1
+        stack.append(Node(node.layer, x_neg[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, neg,
+                          node.done, rows_neg, d))
+        stack.append(Node(node.layer, x_pos[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, pos,
+                          node.done, rows_pos, d))
+
+    def _reachable_box(self, H: np.ndarray, h: np.ndarray, l: int) -> bool:
+        from .bounds import propagate
+
+        pb = self.problem
+        target = pb.target
+        layers = [(pb.weights[m], pb.biases[m], pb.relus[m]) for m in range(l, pb.depth)]
+        bounds = propagate(H, h, layers, self._box_min)
+        last = bounds[-1]
+        tol = tolerances.FEASIBILITY
+        if target.activity is not None:
+            y = target.activity
+            slack = tol * (1.0 + np.abs(y))
+            pos = y > 0
+            if np.any(last.lo[pos] > y[pos] + slack[pos]) or np.any(last.hi[pos] < y[pos] - slack[pos]):
+                return False
+            return not np.any(last.lo[~pos] > slack[~pos])
+        return True
+
+    def _feasible_point(self) -> np.ndarray | None:
+        self.stats.lps += 1
+        return self._lp.lp.feasible_point()
+
+    def _apply_activity_lp(self, node: Node) -> bool:
+        pb = self.problem
+        y = pb.target.activity  # type: ignore[union-attr]
+        pos = y > 0
+        A0, c0 = _Rows.collect(node.rows, node.Z.shape[1])
+        A = np.vstack([A0, node.Z[~pos]])
+        c = np.concatenate([c0, node.z0[~pos]])
+        E = node.Z[pos]
+        e = node.z0[pos] - y[pos]
+        for a, cc in zip(node.Z[~pos], node.z0[~pos]):
+            self._lp.add_temporary(a, float(cc))
+        self._lp.add_equalities(E, e)
+        x = self._feasible_point()
+        self._lp.clear_equalities()
+        n_tmp = int((~pos).sum())
+        if n_tmp:
+            total = self._lp.base_rows + len(self._lp.path)
+            self._lp.lp.delete_rows(np.arange(total, total + n_tmp))
+        if x is None:
+            self.stats.pruned += 1
+            return True
+        H = node.Z * pos[:, None]
+        h = node.z0 * pos
+        pattern = np.concatenate(list(node.done) + [pos])
+        self.stats.pieces += 1
+        return self.sink(RawPiece(pattern, A, c, E, e, H, h, x[None, :], -1, 0, pb.domain_index))
+
+    def _finish_lp(self, node: Node, H: np.ndarray, h: np.ndarray, done: tuple) -> bool:
+        pb = self.problem
+        pattern = np.concatenate(done) if done else np.zeros(0, dtype=bool)
+        A0, c0 = _Rows.collect(node.rows, node.Z.shape[1])
+        d_u = node.Z.shape[1]
+        if pb.target is None:
+            self.stats.pieces += 1
+            return self.sink(RawPiece(pattern, A0, c0, np.zeros((0, d_u)), np.zeros(0), H, h, node.X, -1, 0,
+                                      pb.domain_index))
+        for k, (A, b, C, d) in enumerate(pb.target.polyhedra):
+            Ak, ck = A @ H, A @ h - b
+            Ek, ek = C @ H, C @ h - d
+            n_tmp = Ak.shape[0]
+            if n_tmp:
+                self._lp.lp.add_rows(Ak, -np.inf, -ck)
+            self._lp.add_equalities(Ek, ek)
+            x = self._feasible_point()
+            self._lp.clear_equalities()
+            if n_tmp:
+                total = self._lp.base_rows + len(self._lp.path)
+                self._lp.lp.delete_rows(np.arange(total, total + n_tmp))
+            if x is None:
+                continue
+            self.stats.pieces += 1
+            piece = RawPiece(pattern, np.vstack([A0, Ak]), np.concatenate([c0, ck]), Ek, ek, H, h, x[None, :], -1, k,
+                             pb.domain_index)
+            if not self.sink(piece):
+                return False
+        return True

@@ -1,0 +1,411 @@
+"""Forward activation-pattern splitting: the exact search behind every engine answer.
+
+The search walks a tree whose nodes are regions of the (chart of the) input domain on
+which the activation pattern of layers ``1..l-1`` is fixed, so the pre-activation of layer
+``l`` is affine there: ``z_l = Z u + z0``. At a node:
+
+1. the sign of every undecided neuron of layer ``l`` over the region is read off the
+   region's vertices; neurons with a constant sign are fixed without any LP;
+2. the first neuron whose sign changes splits the region in two (both non-empty, because
+   vertices lie strictly on both sides), and each child records the neuron's decision and
+   the cutting row;
+3. when layer ``l`` is decided, the map is pushed through the next layer; bounds on later
+   layers (symbolic interval propagation, minimised exactly at the vertices) drop regions
+   that provably cannot reach the target;
+4. at the target layer the target is applied exactly (an activity forces the pattern and
+   slices the region by ``z_i = y_i``; polyhedra clip/slice it), and what is left is a piece.
+
+Nodes are explored depth first, so the frontier stays small; pieces go to a sink as they
+are found. The vertex representation lives in :mod:`preimage.engine.vpoly`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .. import tolerances
+from .bounds import propagate
+from .domain import DomainChart
+from .targets import LayerTarget
+from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut
+
+__all__ = ["Problem", "Node", "RawPiece", "Stats", "Search", "root_nodes", "make_search"]
+
+
+@dataclass
+class Stats:
+    """Counters of one search (summed over workers)."""
+
+    pieces: int = 0
+    nodes: int = 0
+    lps: int = 0
+    fixed_by_bounds: int = 0
+    splits: int = 0
+    pruned: int = 0
+    seconds: float = 0.0
+
+    def add(self, other: "Stats") -> None:
+        for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Everything a worker needs: the layers up to the target, the domain chart, the target."""
+
+    weights: tuple[np.ndarray, ...]
+    biases: tuple[np.ndarray, ...]
+    relus: tuple[bool, ...]
+    chart: DomainChart
+    target: LayerTarget | None
+    words: int
+    prune: bool = True
+    domain_index: int = 0
+    backend: str = "vertex"
+
+    @property
+    def depth(self) -> int:
+        return len(self.weights)
+
+
+@dataclass
+class RawPiece:
+    """A piece in chart coordinates, before it becomes a :class:`~preimage.Piece`.
+
+    Inequalities ``A u + c <= 0``, equalities ``E u + e = 0``; ``H u + h`` is the target
+    layer's value on the piece; ``X`` its vertices.
+    """
+
+    pattern: np.ndarray
+    A: np.ndarray
+    c: np.ndarray
+    E: np.ndarray
+    e: np.ndarray
+    H: np.ndarray
+    h: np.ndarray
+    X: np.ndarray
+    dim: int
+    disjunct: int = 0
+    domain_index: int = 0
+
+
+class _Rows:
+    """A persistent linked list of cutting rows ``a·u + c <= 0`` (shared by siblings)."""
+
+    __slots__ = ("parent", "a", "c", "n")
+
+    def __init__(self, parent: "_Rows | None", a: np.ndarray, c: float) -> None:
+        self.parent, self.a, self.c = parent, a, c
+        self.n = 1 + (parent.n if parent is not None else 0)
+
+    @staticmethod
+    def collect(node: "_Rows | None", d: int) -> tuple[np.ndarray, np.ndarray]:
+        A, c = [], []
+        while node is not None:
+            A.append(node.a)
+            c.append(node.c)
+            node = node.parent
+        if not A:
+            return np.zeros((0, d)), np.zeros(0)
+        return np.array(A[::-1]), np.array(c[::-1])
+
+
+@dataclass
+class Node:
+    """A region with its layer-``layer`` pre-activation map ``Z u + z0``."""
+
+    layer: int
+    X: np.ndarray
+    T: np.ndarray
+    dim: int
+    ncons: int
+    Z: np.ndarray
+    z0: np.ndarray
+    dec: np.ndarray
+    done: tuple
+    rows: _Rows | None = None
+    depth: int = 0
+
+
+def root_nodes(problem: Problem) -> list[Node]:
+    """The root node of the search over the problem's domain."""
+    from .domain import vertex_start
+
+    if problem.backend == "lp":
+        from .lp_search import lp_root_nodes
+
+        return lp_root_nodes(problem)
+
+    X, T, dim, ncons = vertex_start(problem.chart, problem.words)
+    ch = problem.chart
+    W, b = problem.weights[0], problem.biases[0]
+    Z = W @ ch.B
+    z0 = W @ ch.x0 + b
+    return [Node(1, X, T, dim, ncons, Z, z0, np.full(W.shape[0], -1, dtype=np.int8), ())]
+
+
+@dataclass
+class Search:
+    """A depth-first search over a stack of nodes (see the module docstring).
+
+    ``sink(piece)`` receives pieces; returning ``False`` stops the search (used by
+    decisions that stop at the first piece). ``should_stop()`` is polled between nodes.
+    """
+
+    problem: Problem
+    sink: Callable[[RawPiece], bool]
+    should_stop: Callable[[], bool] = lambda: False
+    stats: Stats = field(default_factory=Stats)
+    on_node: Callable[[Stats], None] | None = None
+
+    def __post_init__(self) -> None:  # backends set up their state here
+        pass
+
+    def run(self, stack: list[Node]) -> list[Node]:
+        """Explore until the stack is empty or a stop is requested; return what is left."""
+        t0 = time.perf_counter()
+        try:
+            while stack:
+                if self.stats.nodes & 63 == 0:
+                    if self.should_stop():
+                        break
+                    if self.on_node is not None:
+                        self.stats.seconds += time.perf_counter() - t0
+                        t0 = time.perf_counter()
+                        self.on_node(self.stats)
+                node = stack.pop()
+                self.stats.nodes += 1
+                try:
+                    keep_going = self._process(node, stack)
+                except BaseException:
+                    stack.append(node)  # nothing is lost on an interrupt
+                    raise
+                if not keep_going:
+                    break
+        finally:
+            self.stats.seconds += time.perf_counter() - t0
+        return stack
+
+    # -- one node ---------------------------------------------------------------------------------
+    def _process(self, node: Node, stack: list[Node]) -> bool:
+        """Advance ``node`` through its layers until it splits, is pruned or ends as a piece."""
+        pb = self.problem
+        target = pb.target
+        while True:
+            l = node.layer
+            is_target_layer = l == pb.depth
+            if is_target_layer and target is not None and target.activity is not None:
+                return self._apply_activity(node)
+            if pb.relus[l - 1]:
+                j, eps, fixed, s = classify(node.X, node.Z, node.z0, node.dec, tolerances.VERTEX_SIGN)
+                self.stats.fixed_by_bounds += fixed
+                if j >= 0:
+                    self._split(node, j, s, eps, stack)
+                    return True
+                active = node.dec.astype(bool)
+                H = node.Z * active[:, None]
+                h = node.z0 * active
+                done = node.done + (active,)
+            else:
+                H, h, done = node.Z, node.z0, node.done
+            if is_target_layer:
+                return self._finish(node, H, h, done)
+            if pb.prune and target is not None and not self._reachable(node.X, H, h, l):
+                self.stats.pruned += 1
+                return True
+            W, b = pb.weights[l], pb.biases[l]
+            node = Node(l + 1, node.X, node.T, node.dim, node.ncons, W @ H, W @ h + b,
+                        np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth)
+
+    def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node]) -> None:
+        Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
+        self.stats.splits += 1
+        ncons = node.ncons + 1  # the cut used constraint slot node.ncons
+        neg = node.dec.copy()
+        neg[j] = 0
+        pos = node.dec.copy()
+        pos[j] = 1
+        rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
+        rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
+        d = node.depth + 1
+        stack.append(Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d))
+        stack.append(Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d))
+
+    # -- target -------------------------------------------------------------------------------------
+    def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int) -> bool:
+        """Whether bounds leave the target reachable from the region (``False`` = prune)."""
+        pb = self.problem
+        target = pb.target
+        assert target is not None
+        layers = [(pb.weights[m], pb.biases[m], pb.relus[m]) for m in range(l, pb.depth)]
+
+        def minimize(G: np.ndarray, g0: np.ndarray) -> np.ndarray:
+            return (X @ G.T).min(axis=0) + g0
+
+        bounds = propagate(H, h, layers, minimize)
+        last = bounds[-1]
+        tol = tolerances.FEASIBILITY
+        if target.activity is not None:
+            y = target.activity
+            slack = tol * (1.0 + np.abs(y))
+            pos = y > 0
+            if np.any(last.lo[pos] > y[pos] + slack[pos]) or np.any(last.hi[pos] < y[pos] - slack[pos]):
+                return False
+            return not np.any(last.lo[~pos] > slack[~pos])
+        # polyhedra on h_k: bounds of the post-activation
+        relu_k = pb.relus[pb.depth - 1]
+        if relu_k:
+            lo, hi = last.lo, last.hi
+            unstable = (lo < 0) & (hi > 0)
+            su = np.where(unstable, hi / np.where(unstable, hi - lo, 1.0), (lo >= 0).astype(float))
+            sl = np.where(unstable, (hi > -lo).astype(float), (lo >= 0).astype(float))
+            Lh, lh = sl[:, None] * last.L, sl * last.l0
+            Uh, uh = su[:, None] * last.U, su * last.u0 - np.where(unstable, su * lo, 0.0)
+        else:
+            Lh, lh, Uh, uh = last.L, last.l0, last.U, last.u0
+        for A, b, C, d in target.polyhedra:
+            if self._disjunct_possible(X, Lh, lh, Uh, uh, A, b, C, d, tol):
+                return True
+        return False
+
+    @staticmethod
+    def _disjunct_possible(X, Lh, lh, Uh, uh, A, b, C, d, tol) -> bool:
+        rows = np.vstack([A, C, -C]) if C.shape[0] else A
+        rhs = np.concatenate([b, d, -d]) if C.shape[0] else b
+        if rows.shape[0] == 0:
+            return True
+        Ap, An = np.maximum(rows, 0.0), np.minimum(rows, 0.0)
+        G = Ap @ Lh + An @ Uh
+        g0 = Ap @ lh + An @ uh
+        lower = (X @ G.T).min(axis=0) + g0
+        return not np.any(lower > rhs + tol * (1.0 + np.abs(rhs)))
+
+    def _apply_activity(self, node: Node) -> bool:
+        """Force the pattern of the target layer and cut the region to ``relu(z) = y``."""
+        pb = self.problem
+        y = pb.target.activity  # type: ignore[union-attr]
+        X, T, dim, ncons = node.X, node.T, node.dim, node.ncons
+        rows = node.rows
+        eq_a, eq_c = [], []
+        pos = y > 0
+        order = np.concatenate([np.flatnonzero(~pos), np.flatnonzero(pos)])
+        for i in order:
+            s = X @ node.Z[i] + node.z0[i] - y[i]
+            eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max() + abs(y[i]))
+            if pos[i]:
+                if s.min() > eps or s.max() < -eps:
+                    self.stats.pruned += 1
+                    return True
+                if s.min() >= -eps and s.max() <= eps:
+                    eq_a.append(node.Z[i].copy())  # already on the hyperplane
+                    eq_c.append(float(node.z0[i] - y[i]))
+                    continue
+                Xa, Ta, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_SLICE)
+                X, T = Xa, Ta
+                if X.shape[0] == 0:
+                    self.stats.pruned += 1
+                    return True
+                dim = dim - 1 if n_new > 0 else affine_rank(X, tolerances.VERTEX_SIGN)
+                eq_a.append(node.Z[i].copy())
+                eq_c.append(float(node.z0[i] - y[i]))
+            else:
+                if s.max() <= eps:
+                    continue  # z_i <= 0 holds on the whole region
+                if s.min() > eps:
+                    self.stats.pruned += 1
+                    return True
+                Xa, Ta, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_CLIP)
+                ncons += 1
+                X, T = Xa, Ta
+                if n_new == 0:  # no vertex strictly inside: only a face survives
+                    dim = affine_rank(X, tolerances.VERTEX_SIGN)
+                rows = _Rows(rows, node.Z[i].copy(), float(node.z0[i]))
+            if X.shape[0] == 0:
+                self.stats.pruned += 1
+                return True
+        active = pos
+        H = node.Z * active[:, None]
+        h = node.z0 * active
+        A, c = _Rows.collect(rows, X.shape[1])
+        E = np.array(eq_a).reshape(-1, X.shape[1])
+        e = np.array(eq_c)
+        pattern = np.concatenate(list(node.done) + [active])
+        piece = RawPiece(pattern, A, c, E, e, H, h, X, dim, 0, pb.domain_index)
+        self.stats.pieces += 1
+        return self.sink(piece)
+
+    def _finish(self, node: Node, H: np.ndarray, h: np.ndarray, done: tuple) -> bool:
+        """The target layer is decided: emit the region, cut by each target disjunct."""
+        pb = self.problem
+        pattern = np.concatenate(done) if done else np.zeros(0, dtype=bool)
+        A0, c0 = _Rows.collect(node.rows, node.X.shape[1])
+        d_u = node.X.shape[1]
+        if pb.target is None:
+            self.stats.pieces += 1
+            return self.sink(RawPiece(pattern, A0, c0, np.zeros((0, d_u)), np.zeros(0), H, h,
+                                      node.X, node.dim, 0, pb.domain_index))
+        for k, (A, b, C, d) in enumerate(pb.target.polyhedra):
+            X, T, dim, ncons = node.X, node.T, node.dim, node.ncons
+            ok = True
+            extra_a, extra_c = [], []
+            for row, rhs in zip(A, b):
+                a_u, c_u = row @ H, float(row @ h - rhs)
+                s = X @ a_u + c_u
+                eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max())
+                if s.max() <= eps:
+                    continue
+                if s.min() > eps:
+                    ok = False
+                    break
+                X, T, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_CLIP)
+                ncons += 1
+                if n_new == 0:
+                    dim = affine_rank(X, tolerances.VERTEX_SIGN)
+                extra_a.append(a_u)
+                extra_c.append(c_u)
+                if X.shape[0] == 0:
+                    ok = False
+                    break
+            eq_a, eq_c = [], []
+            if ok:
+                for row, rhs in zip(C, d):
+                    a_u, c_u = row @ H, float(row @ h - rhs)
+                    s = X @ a_u + c_u
+                    eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max())
+                    if s.min() > eps or s.max() < -eps:
+                        ok = False
+                        break
+                    if not (s.min() >= -eps and s.max() <= eps):
+                        X, T, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_SLICE)
+                        dim = dim - 1 if n_new > 0 else affine_rank(X, tolerances.VERTEX_SIGN)
+                    eq_a.append(a_u)
+                    eq_c.append(c_u)
+                    if X.shape[0] == 0:
+                        ok = False
+                        break
+            if not ok:
+                continue
+            Ak = np.vstack([A0, np.array(extra_a).reshape(-1, d_u)])
+            ck = np.concatenate([c0, np.array(extra_c)])
+            piece = RawPiece(pattern, Ak, ck, np.array(eq_a).reshape(-1, d_u), np.array(eq_c), H, h, X, dim, k,
+                             pb.domain_index)
+            self.stats.pieces += 1
+            if not self.sink(piece):
+                return False
+        return True
+
+
+def make_search(problem: Problem, sink, should_stop=lambda: False, on_node=None) -> Search:
+    """The search for the problem's backend (vertex or LP)."""
+    if problem.backend == "lp":
+        from .lp_search import LPSearch
+
+        return LPSearch(problem, sink, should_stop, Stats(), on_node)
+    return Search(problem, sink, should_stop, Stats(), on_node)

@@ -1,0 +1,132 @@
+"""Targets of a preimage at layer ``k``: an activity, a polyhedron, an affine subspace, or
+a union of polyhedra (an output spec).
+
+Every target becomes a :class:`LayerTarget`: either a point activity after a ReLU (which
+forces the activation pattern of layer ``k``) or a disjunction of polyhedra on ``h_k``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._validation import as_matrix, as_vector, readonly
+from ..errors import InvalidInputError
+from ..polyhedra import Box, Polyhedron
+
+__all__ = ["Activity", "AffineSubspace", "LayerTarget", "normalize_target"]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Activity:
+    """The activity point ``y`` at a layer: the papers' preimage target.
+
+    After a ReLU layer, ``y >= 0`` and ``y_i > 0`` forces neuron ``i`` active with
+    ``z_i = y_i``, ``y_i = 0`` forces ``z_i <= 0``. At a linear layer ``z = y`` exactly.
+    """
+
+    y: np.ndarray
+
+    def __init__(self, y) -> None:
+        object.__setattr__(self, "y", readonly(as_vector("y", y)))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class AffineSubspace:
+    """The affine subspace ``M = {h : G h = g}`` of a layer's space (paper 000 §6).
+
+    After a ReLU layer the preimage is that of ``M ∩ Rⁿ₊`` (activities are non-negative).
+    """
+
+    G: np.ndarray
+    g: np.ndarray
+
+    def __init__(self, G, g) -> None:
+        G_arr = as_matrix("G", G)
+        object.__setattr__(self, "G", readonly(G_arr))
+        object.__setattr__(self, "g", readonly(as_vector("g", g, length=G_arr.shape[0])))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LayerTarget:
+    """The normalised target at layer ``layer`` (1-based).
+
+    ``activity`` is set for an activity after a ReLU layer; otherwise ``polyhedra`` is a
+    disjunction of ``(A, b, C, d)`` systems on ``h_layer`` (``A h <= b``, ``C h = d``).
+    """
+
+    layer: int
+    width: int
+    activity: np.ndarray | None
+    polyhedra: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+
+    @property
+    def n_disjuncts(self) -> int:
+        return 1 if self.activity is not None else len(self.polyhedra)
+
+
+def _system(P: Polyhedron) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    return (np.asarray(P.A), np.asarray(P.b), np.asarray(P.C), np.asarray(P.d))
+
+
+def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
+    """Check ``target`` against the network and return its :class:`LayerTarget`."""
+    from ..specs.vnnlib import Spec
+
+    k = net.depth if layer is None else net._check_layer(layer, allow_input=False)
+    lay = net.layers[k - 1]
+    width = lay.out_dim
+    if isinstance(target, Activity):
+        y = target.y
+        if y.shape[0] != width:
+            raise InvalidInputError(
+                f"the activity has length {y.shape[0]}, but layer {k} has width {width}"
+            )
+        if lay.relu:
+            neg = np.flatnonzero(y < 0)
+            if neg.size:
+                raise InvalidInputError(
+                    f"an activity after the ReLU of layer {k} must be non-negative, but y[{neg[0]}] = {float(y[neg[0]])}"
+                )
+            return LayerTarget(k, width, y, ())
+        eye = np.eye(width)
+        return LayerTarget(k, width, None, ((np.zeros((0, width)), np.zeros(0), eye, y.copy()),))
+    if isinstance(target, AffineSubspace):
+        if target.G.shape[1] != width:
+            raise InvalidInputError(
+                f"the affine subspace lives in dimension {target.G.shape[1]}, but layer {k} has width {width}"
+            )
+        return LayerTarget(k, width, None, ((np.zeros((0, width)), np.zeros(0), target.G.copy(), target.g.copy()),))
+    if isinstance(target, Box):
+        target = target.as_polyhedron()
+    if isinstance(target, Polyhedron):
+        if target.ambient_dim != width:
+            raise InvalidInputError(
+                f"the target polyhedron lives in dimension {target.ambient_dim}, but layer {k} has width {width}"
+            )
+        return LayerTarget(k, width, None, (_system(target),))
+    if isinstance(target, Spec):
+        if layer is not None and k != net.depth:
+            raise InvalidInputError("a VNN-LIB spec constrains the network output: leave layer=None")
+        if target.n_outputs != width:
+            raise InvalidInputError(
+                f"the spec has {target.n_outputs} outputs (Y_0..Y_{target.n_outputs - 1}), the network {width}"
+            )
+        outs = []
+        for case in target.cases:
+            outs.extend(case.outputs)
+        return LayerTarget(k, width, None, tuple(_system(P) for P in outs))
+    if isinstance(target, (list, tuple)) and target and all(isinstance(t, (Polyhedron, Box)) for t in target):
+        polys = [t.as_polyhedron() if isinstance(t, Box) else t for t in target]
+        for P in polys:
+            if P.ambient_dim != width:
+                raise InvalidInputError(
+                    f"a target polyhedron lives in dimension {P.ambient_dim}, but layer {k} has width {width}"
+                )
+        return LayerTarget(k, width, None, tuple(_system(P) for P in polys))
+    raise InvalidInputError(
+        "target must be preimage.Activity(y), a Polyhedron/Box in the layer's space, "
+        f"preimage.AffineSubspace(G, g), a list of polyhedra, or a VNN-LIB Spec; got {type(target).__name__}"
+    )

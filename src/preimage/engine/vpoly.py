@@ -1,0 +1,246 @@
+"""Vertex-represented polytopes for low input dimension (the engine's fast path).
+
+A region of the input domain is kept as its vertices ``X`` (``V × d``) and, for every
+vertex, the set of constraints tight at it (a bitset ``T``, ``V × words`` of uint64). A
+neuron's sign over the region is then a sign test at the vertices — no LP — and cutting
+the region by a hyperplane only needs the edges that cross it:
+
+* two vertices ``u, v`` are adjacent iff no third vertex is tight on every constraint that
+  is tight at both (the combinatorial test of the double-description method); when both are
+  simple (exactly ``dim`` tight constraints) and share ``dim - 1``, they are adjacent
+  without further test;
+* the new vertices are the crossing points of those edges; their tight set is the common
+  set plus the new constraint.
+
+The kernels are compiled with numba. The V-representation is an accelerator: pieces are
+always reported in H-representation, built from the network's own rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["cut", "box_vertices", "affine_rank", "CUT_SPLIT", "CUT_CLIP", "CUT_SLICE", "words_for"]
+
+#: cut modes
+CUT_SPLIT = 0  # both sides (s <= 0 and s >= 0)
+CUT_CLIP = 1   # keep s <= 0
+CUT_SLICE = 2  # keep s == 0
+
+
+def words_for(n_constraints: int) -> int:
+    """Number of uint64 words for a bitset of ``n_constraints`` constraints."""
+    return max(1, -(-int(n_constraints) // 64))
+
+
+@njit(cache=True, nogil=True)
+def _popcount(x):
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return int((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+
+
+@njit(cache=True, nogil=True)
+def _cut(X, T, s, eps, dim, bit, mode):
+    """Cut the polytope (X, T) of dimension ``dim`` by ``s(x) = 0``, ``s`` given at the vertices.
+
+    Returns ``(Xa, Ta, Xb, Tb, n_new)``: for ``CUT_SPLIT`` the sides ``s <= 0`` (a) and
+    ``s >= 0`` (b); for ``CUT_CLIP`` side a only; for ``CUT_SLICE`` the slice in a.
+    ``n_new`` is the number of crossing edges (``> 0`` iff vertices lie strictly on both
+    sides). The new inequality gets bit number ``bit`` (a slice's equality gets none).
+    Vertices with ``|s| <= eps`` lie on the hyperplane.
+    """
+    V = X.shape[0]
+    d = X.shape[1]
+    W = T.shape[1]
+    word = bit // 64
+    mask = np.uint64(1) << np.uint64(bit % 64)
+    cls = np.zeros(V, dtype=np.int8)
+    tight = np.zeros(V, dtype=np.int64)
+    n_neg = 0
+    n_pos = 0
+    for i in range(V):
+        if s[i] < -eps:
+            cls[i] = -1
+            n_neg += 1
+        elif s[i] > eps:
+            cls[i] = 1
+            n_pos += 1
+        c = 0
+        for w in range(W):
+            c += _popcount(T[i, w])
+        tight[i] = c
+    # crossing edges
+    cap = n_neg * n_pos
+    eu = np.empty(cap, dtype=np.int64)
+    ev = np.empty(cap, dtype=np.int64)
+    n_new = 0
+    common = np.empty(W, dtype=np.uint64)
+    for u in range(V):
+        if cls[u] != -1:
+            continue
+        for v in range(V):
+            if cls[v] != 1:
+                continue
+            cnt = 0
+            for w in range(W):
+                common[w] = T[u, w] & T[v, w]
+                cnt += _popcount(common[w])
+            if cnt < dim - 1:
+                continue
+            edge = True
+            if not (cnt == dim - 1 and tight[u] == dim and tight[v] == dim):
+                for z in range(V):
+                    if z == u or z == v:
+                        continue
+                    contains = True
+                    for w in range(W):
+                        if (common[w] & ~T[z, w]) != 0:
+                            contains = False
+                            break
+                    if contains:
+                        edge = False
+                        break
+            if edge:
+                eu[n_new] = u
+                ev[n_new] = v
+                n_new += 1
+    Xn = np.empty((n_new, d))
+    Tn = np.empty((n_new, W), dtype=np.uint64)
+    for k in range(n_new):
+        u = eu[k]
+        v = ev[k]
+        t = s[u] / (s[u] - s[v])
+        for j in range(d):
+            Xn[k, j] = X[u, j] + t * (X[v, j] - X[u, j])
+        for w in range(W):
+            Tn[k, w] = T[u, w] & T[v, w]
+        if mode != 2:  # an equality is common to all vertices of a slice: not recorded
+            Tn[k, word] |= mask
+    n_zero = V - n_neg - n_pos
+    if mode == 2:  # slice: zero vertices and crossings
+        Xa = np.empty((n_zero + n_new, d))
+        Ta = np.empty((n_zero + n_new, W), dtype=np.uint64)
+        r = 0
+        for i in range(V):
+            if cls[i] == 0:
+                Xa[r] = X[i]
+                Ta[r] = T[i]
+                r += 1
+        Xa[r:] = Xn
+        Ta[r:] = Tn
+        return Xa, Ta, Xa[:0], Ta[:0], n_new
+    # side a: s <= 0
+    Xa = np.empty((n_neg + n_zero + n_new, d))
+    Ta = np.empty((n_neg + n_zero + n_new, W), dtype=np.uint64)
+    r = 0
+    for i in range(V):
+        if cls[i] <= 0:
+            Xa[r] = X[i]
+            Ta[r] = T[i]
+            if cls[i] == 0:
+                Ta[r, word] |= mask
+            r += 1
+    Xa[r:] = Xn
+    Ta[r:] = Tn
+    if mode == 1:
+        return Xa, Ta, Xa[:0], Ta[:0], n_new
+    Xb = np.empty((n_pos + n_zero + n_new, d))
+    Tb = np.empty((n_pos + n_zero + n_new, W), dtype=np.uint64)
+    r = 0
+    for i in range(V):
+        if cls[i] >= 0:
+            Xb[r] = X[i]
+            Tb[r] = T[i]
+            if cls[i] == 0:
+                Tb[r, word] |= mask
+            r += 1
+    Xb[r:] = Xn
+    Tb[r:] = Tn
+    return Xa, Ta, Xb, Tb, n_new
+
+
+def cut(X: np.ndarray, T: np.ndarray, s: np.ndarray, eps: float, dim: int, bit: int, mode: int):
+    """Compiled :func:`_cut` (see its docstring)."""
+    return _cut(X, T, np.ascontiguousarray(s, dtype=np.float64), float(eps), int(dim), int(bit), int(mode))
+
+
+def box_vertices(lo: np.ndarray, hi: np.ndarray, words: int) -> tuple[np.ndarray, np.ndarray]:
+    """Vertices and tight sets of a full-dimensional box; facet ``2j`` is ``x_j <= hi_j``,
+    ``2j + 1`` is ``x_j >= lo_j``.
+    """
+    d = lo.shape[0]
+    idx = np.arange(1 << d)
+    bits = (idx[:, None] >> np.arange(d)) & 1  # 1 -> upper face
+    X = np.where(bits == 1, hi, lo).astype(np.float64)
+    facet = 2 * np.arange(d)[None, :] + (1 - bits)  # (V, d) facet ids
+    T = np.zeros((1 << d, words), dtype=np.uint64)
+    for j in range(d):
+        f = facet[:, j]
+        np.bitwise_or.at(T, (np.arange(1 << d), f // 64), (np.uint64(1) << (f % 64).astype(np.uint64)))
+    return X, T
+
+
+def affine_rank(X: np.ndarray, tol: float) -> int:
+    """Dimension of the affine hull of the rows of ``X`` (``-1`` for none)."""
+    if X.shape[0] == 0:
+        return -1
+    if X.shape[0] == 1:
+        return 0
+    Y = X[1:] - X[0]
+    s = np.linalg.svd(Y, compute_uv=False)
+    scale = max(float(np.abs(X).max()), 1.0)
+    return int(np.sum(s > tol * scale))
+
+
+@njit(cache=True, nogil=True)
+def _classify(X, Z, z0, dec, rel):
+    """Fix every undecided neuron whose sign is constant over the vertices (in ``dec``).
+
+    Returns ``(j, eps_j, n_fixed, s)``: the first neuron whose sign changes (``-1`` if none),
+    its sign tolerance, the number of neurons fixed, and its values at the vertices.
+    """
+    V = X.shape[0]
+    d = X.shape[1]
+    n = Z.shape[0]
+    first = -1
+    eps_first = 0.0
+    fixed = 0
+    for j in range(n):
+        if dec[j] >= 0:
+            continue
+        mn = np.inf
+        mx = -np.inf
+        for v in range(V):
+            val = z0[j]
+            for k in range(d):
+                val += X[v, k] * Z[j, k]
+            if val < mn:
+                mn = val
+            if val > mx:
+                mx = val
+        eps = rel * (1.0 + max(abs(mn), abs(mx)))
+        if mx <= eps:
+            dec[j] = 0
+            fixed += 1
+        elif mn >= -eps:
+            dec[j] = 1
+            fixed += 1
+        elif first < 0:
+            first = j
+            eps_first = eps
+    s = np.empty(V)
+    if first >= 0:
+        for v in range(V):
+            val = z0[first]
+            for k in range(d):
+                val += X[v, k] * Z[first, k]
+            s[v] = val
+    return first, eps_first, fixed, s
+
+
+def classify(X: np.ndarray, Z: np.ndarray, z0: np.ndarray, dec: np.ndarray, rel: float):
+    """Compiled :func:`_classify` (updates ``dec`` in place)."""
+    return _classify(X, np.ascontiguousarray(Z), np.ascontiguousarray(z0), dec, float(rel))
