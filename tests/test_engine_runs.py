@@ -53,34 +53,59 @@ def test_max_pieces_then_resume_gives_the_uninterrupted_answer(small_problem, tm
     assert not Path(part.frontier_path).exists()
 
 
-def test_time_limit_returns_what_was_found(small_problem, tmp_path):
+def test_time_limit_returns_what_was_found(small_problem, tmp_path, monkeypatch):
+    from preimage.engine.fast_regions import FastRegionSearch
+
+    monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)  # a budget is checked between chunks
     net, box = small_problem
     res = preimage.linear_regions(net, box, time_limit=0.0, checkpoint=tmp_path / "ck")
-    assert not res.complete and res.stopped_by == "time_limit"
+    assert not res.complete and res.stopped_by == "time_limit" and len(res.set) < 1087
     back = preimage.resume(tmp_path / "ck")
     assert back.complete and len(back.set) == 1087
 
 
 def test_interrupt_keeps_pieces(small_problem, tmp_path, monkeypatch):
-    """A Ctrl-C in the middle of the search returns the pieces found and a checkpoint."""
+    """A Ctrl-C in the middle of the compiled walk returns the pieces found and a checkpoint."""
+    from preimage.engine.fast_regions import FastRegionSearch
+
+    net, box = small_problem
+    monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)
+    calls = {"n": 0}
+
+    def progress(stats):
+        calls["n"] += 1
+        if calls["n"] == 5:
+            raise KeyboardInterrupt
+
+    res = preimage.linear_regions(net, box, checkpoint=tmp_path / "ck", progress=progress)
+    assert not res.complete and res.stopped_by == "interrupt" and 0 < len(res.set) < 1087
+    back = preimage.resume(tmp_path / "ck")
+    assert back.complete and len(back.set) == 1087
+    assert patterns(back) == patterns(preimage.linear_regions(net, box))
+
+
+def test_interrupt_in_a_targeted_search(small_problem, tmp_path, monkeypatch):
+    """The same for the Python walk of a preimage with a target."""
     from preimage.engine import search as search_mod
 
     net, box = small_problem
+    T = preimage.Polyhedron(np.eye(5)[:1], [np.median(net.forward(box.sample(500, seed=0))[:, 0])])
+    full = preimage.preimage(net, T, domain=box)
     calls = {"n": 0}
     original = search_mod.Search._finish
 
     def finish(self, *a, **k):
         calls["n"] += 1
-        if calls["n"] == 200:
+        if calls["n"] == 20:
             raise KeyboardInterrupt
         return original(self, *a, **k)
 
     monkeypatch.setattr(search_mod.Search, "_finish", finish)
-    res = preimage.linear_regions(net, box, checkpoint=tmp_path / "ck")
-    assert not res.complete and res.stopped_by == "interrupt" and len(res.set) == 199
+    res = preimage.preimage(net, T, domain=box, checkpoint=tmp_path / "ck")
+    assert not res.complete and res.stopped_by == "interrupt" and len(res.set) < len(full.set)
     monkeypatch.setattr(search_mod.Search, "_finish", original)
     back = preimage.resume(tmp_path / "ck")
-    assert back.complete and len(back.set) == 1087
+    assert back.complete and patterns(back) == patterns(full)
 
 
 def test_resume_rejects_other_files(tmp_path):
@@ -94,11 +119,15 @@ def test_resume_rejects_other_files(tmp_path):
 def test_process_pool_equals_serial(small_problem, monkeypatch):
     from preimage.engine import runner
 
+    from preimage.engine.fast_regions import FastRegionSearch
+
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)  # farm out from the start
     monkeypatch.setattr(runner, "TASK_SECONDS", 0.05)    # many small tasks: exercise re-queuing
+    monkeypatch.setattr(FastRegionSearch, "CHUNK", 32)
     net, box = small_problem
     serial = preimage.linear_regions(net, box)
     pooled = preimage.linear_regions(net, box, workers=2)
+    assert pooled.info["tasks"] > 1
     assert patterns(pooled) == patterns(serial)
     assert pooled.stats.nodes == serial.stats.nodes
 
@@ -109,7 +138,10 @@ def test_dask_local_cluster_equals_serial(small_problem, monkeypatch):
 
     from preimage.engine import runner
 
+    from preimage.engine.fast_regions import FastRegionSearch
+
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)
+    monkeypatch.setattr(FastRegionSearch, "CHUNK", 32)
     net, box = small_problem
     serial = preimage.linear_regions(net, box)
     x = box.center
@@ -119,6 +151,7 @@ def test_dask_local_cluster_equals_serial(small_problem, monkeypatch):
             Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
         dist = preimage.linear_regions(net, box, scheduler=client)
+        assert dist.info["tasks"] > 1
         act_dist = preimage.preimage(net, Activity(y), layer=3, domain=box, scheduler=client.scheduler.address)
     assert patterns(dist) == patterns(serial)
     assert patterns(act_dist) == patterns(act_serial) and act_dist.set.contains(x)
@@ -227,3 +260,36 @@ def test_cli_activity_needs_a_domain(acasxu, capsys):
     model = str(acasxu / "onnx" / "ACASXU_run2a_2_3_batch_2000.onnx")
     assert main(["activity", model, "--input", "0,0,0,0,0", "--layer", "2"]) == 2
     assert "bounded domain" in capsys.readouterr().err
+
+
+def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
+    """Tasks whose worker dies (the future fails) are run again; the answer is unchanged."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    from preimage.engine import runner
+
+    from preimage.engine.fast_regions import FastRegionSearch
+
+    monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)
+    monkeypatch.setattr(runner, "TASK_SECONDS", 0.02)
+    monkeypatch.setattr(FastRegionSearch, "CHUNK", 32)
+
+    class DyingWorkers(ThreadPoolExecutor):
+        def __init__(self):
+            super().__init__(max_workers=2)
+            self.submitted = 0
+
+        def submit(self, fn, *args, **kwargs):
+            self.submitted += 1
+            if self.submitted in (2, 5):  # these tasks' worker "dies"
+                fut = Future()
+                fut.set_exception(RuntimeError("worker process died"))
+                return fut
+            return super().submit(fn, *args, **kwargs)
+
+    net, box = small_problem
+    serial = preimage.linear_regions(net, box)
+    with DyingWorkers() as ex:
+        res = preimage.linear_regions(net, box, scheduler=ex)
+        assert ex.submitted > 5
+    assert res.complete and patterns(res) == patterns(serial)

@@ -29,7 +29,8 @@ def describe(value: Any) -> str:
 
 def readonly(array: np.ndarray) -> np.ndarray:
     """Mark ``array`` read-only and return it."""
-    array.setflags(write=False)
+    if array.flags.writeable:
+        array.setflags(write=False)
     return array
 
 

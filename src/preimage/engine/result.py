@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-
+from .._validation import readonly
 from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "to_piece"]
+__all__ = ["PreimageResult", "Verdict", "to_piece", "to_pieces"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -48,6 +48,75 @@ def to_piece(raw: RawPiece, chart: DomainChart, *, with_map: bool = True) -> Pie
             M = raw.H @ chart.B.T
             amap = AffineMap._trusted(M, raw.h - M @ chart.x0)
     return Piece._trusted(P, raw.pattern, amap)
+
+
+def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str, attr_c: str):
+    """All pieces' rows ``A u + c <= 0`` (or ``= 0``) as normalised input-space rows ``A_x x <= b_x``,
+    stacked, with per-piece counts (zero rows dropped)."""
+    d_u = chart.dim
+    parts_a = [getattr(r, attr_a) for r in raws]
+    parts_c = [getattr(r, attr_c) for r in raws]
+    counts = np.fromiter((p.shape[0] for p in parts_c), dtype=np.int64, count=len(parts_c))
+    A = np.concatenate(parts_a).reshape(-1, d_u) if counts.sum() else np.zeros((0, d_u))
+    c = np.concatenate(parts_c) if counts.sum() else np.zeros(0)
+    A_x, c_x = chart.rows_to_input(A, c)
+    norms = np.linalg.norm(A_x, axis=1)
+    keep = norms > tolerances.ZERO_ROW
+    owner = np.repeat(np.arange(len(raws)), counts)
+    counts = np.bincount(owner[keep], minlength=len(raws)).astype(np.int64)
+    return A_x[keep] / norms[keep, None], -c_x[keep] / norms[keep], counts
+
+
+def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
+    """Per piece ``[base rows; its own rows]`` as read-only views of one array."""
+    P = counts.shape[0]
+    m0, n = base_A.shape
+    sizes = m0 + counts
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    big_A = np.empty((int(starts[-1]), n))
+    big_b = np.empty(int(starts[-1]))
+    base_pos = (starts[:-1, None] + np.arange(m0)[None, :]).reshape(-1)
+    big_A[base_pos] = np.tile(base_A, (P, 1))
+    big_b[base_pos] = np.tile(base_b, P)
+    own_pos = np.repeat(starts[:-1] + m0, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    big_A[own_pos] = rows_A
+    big_b[own_pos] = rows_b
+    readonly(big_A)
+    readonly(big_b)
+    return [(big_A[starts[i]:starts[i + 1]], big_b[starts[i]:starts[i + 1]]) for i in range(P)]
+
+
+def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:
+    """:func:`to_piece` for many pieces of one domain at once (vectorised)."""
+    if not raws:
+        return []
+    A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
+    E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
+    if chart.slice is not None:
+        A_dom, b_dom = chart.u_constraints()
+        A_dom, b_dom = A_dom / np.linalg.norm(A_dom, axis=1, keepdims=True), b_dom / np.linalg.norm(A_dom, axis=1)
+        C_dom, d_dom = np.zeros((0, chart.dim)), np.zeros(0)
+    else:
+        dom = chart.x_polyhedron
+        assert dom is not None
+        A_dom, b_dom, C_dom, d_dom = dom.A, dom.b, dom.C, dom.d
+    ineq = _blocks(A_dom, b_dom, A_x, b_x, a_counts)
+    eq = _blocks(C_dom, d_dom, E_x, d_x, e_counts)
+    maps: list[AffineMap | None] = [None] * len(raws)
+    if with_map:
+        out_dim = raws[0].H.shape[0]
+        H = np.concatenate([r.H for r in raws]).reshape(len(raws), out_dim, -1)  # (P, out, d_u)
+        h = np.concatenate([r.h for r in raws]).reshape(len(raws), out_dim)
+        if chart.slice is not None:
+            M, c0 = H, h
+        else:
+            M = H @ chart.B.T
+            c0 = h - M @ chart.x0
+        readonly(M)
+        readonly(c0)
+        maps = [AffineMap._trusted(M[i], c0[i]) for i in range(len(raws))]
+    return [Piece._trusted(Polyhedron._trusted(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), raws[i].pattern, maps[i])
+            for i in range(len(raws))]
 
 
 @dataclass(frozen=True)

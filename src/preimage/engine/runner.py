@@ -36,6 +36,8 @@ CHECKPOINT_VERSION = 1
 SERIAL_SECONDS = 0.5
 #: seconds a task explores before it returns its unexplored nodes
 TASK_SECONDS = 2.0
+#: a task that fails this many times in a row stops the run (a deterministic error)
+MAX_TASK_FAILURES = 3
 
 
 @dataclass
@@ -93,7 +95,7 @@ def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | Non
         now = time.time()
         return (deadline is not None and now > deadline) or (seconds is not None and now - start > seconds)
 
-    search = make_search(problem, sink, should_stop)
+    search = make_search(problem, sink, should_stop, piece_budget=max_pieces)
     rest = search.run(list(nodes))
     return index, pieces, search.stats, rest, unconfirmed[0]
 
@@ -221,7 +223,7 @@ def run(
                 return remaining is None or len(search_pieces) < remaining
 
             search = make_search(pb, sink, lambda: stop_at is not None and time.time() > stop_at,
-                                 (lambda s: report()) if progress else None)
+                                 (lambda s: report()) if progress else None, piece_budget=remaining)
             try:
                 rest = search.run(nodes)
             except KeyboardInterrupt:
@@ -249,6 +251,7 @@ def run(
                 raise PreimageError("internal: work left without an executor")
             n_workers = workers or os.cpu_count() or 2
             in_flight: dict[Future, tuple[int, list[Node]]] = {}
+            failures = 0
 
             def submit_more() -> None:
                 while queue and len(in_flight) < 2 * n_workers:
@@ -260,6 +263,7 @@ def run(
                     fut = executor.submit(_task, state.problems[index], index, chunks[0], deadline, TASK_SECONDS,
                                           checker, remaining)
                     in_flight[fut] = (index, chunks[0])
+                    state.info["tasks"] = state.info.get("tasks", 0) + 1
 
             try:
                 submit_more()
@@ -270,13 +274,17 @@ def run(
                         try:
                             _, pieces, st, rest, unc = fut.result()
                         except Exception as exc:  # a worker died: run its task again
-                            log.warning("a task failed (%s: %s); running it again", type(exc).__name__, exc)
                             if isinstance(exc, PreimageError):
                                 raise
+                            failures += 1
+                            if failures >= MAX_TASK_FAILURES * max(1, len(in_flight) + 1):
+                                raise PreimageError(f"tasks keep failing ({type(exc).__name__}: {exc}); stopping") from exc
+                            log.warning("a task failed (%s: %s); running it again", type(exc).__name__, exc)
                             queue.append((index, nodes))
                             if "BrokenProcessPool" in type(exc).__name__:
                                 executor, owned = _replace_pool(executor, owned, workers)
                             continue
+                        failures = 0
                         run_stats.add(st)
                         unconfirmed += unc
                         log.debug("task: %d nodes in, %d explored in %.2f s, %d left, %d queued",

@@ -164,6 +164,7 @@ class Search:
     should_stop: Callable[[], bool] = lambda: False
     stats: Stats = field(default_factory=Stats)
     on_node: Callable[[Stats], None] | None = None
+    piece_budget: int | None = None  # pieces this search may still emit (None: no limit)
 
     def __post_init__(self) -> None:  # backends set up their state here
         pass
@@ -171,9 +172,10 @@ class Search:
     def run(self, stack: list[Node]) -> list[Node]:
         """Explore until the stack is empty or a stop is requested; return what is left."""
         t0 = time.perf_counter()
+        processed = 0
         try:
             while stack:
-                if self.stats.nodes & 63 == 0:
+                if processed and processed & 63 == 0:  # always make some progress first
                     if self.should_stop():
                         break
                     if self.on_node is not None:
@@ -182,6 +184,7 @@ class Search:
                         self.on_node(self.stats)
                 node = stack.pop()
                 self.stats.nodes += 1
+                processed += 1
                 try:
                     keep_going = self._process(node, stack)
                 except BaseException:
@@ -402,10 +405,15 @@ class Search:
         return True
 
 
-def make_search(problem: Problem, sink, should_stop=lambda: False, on_node=None) -> Search:
-    """The search for the problem's backend (vertex or LP)."""
+def make_search(problem: Problem, sink, should_stop=lambda: False, on_node=None,
+                piece_budget: int | None = None) -> Search:
+    """The search for the problem's backend (vertex or LP; compiled walk for plain regions)."""
     if problem.backend == "lp":
         from .lp_search import LPSearch
 
-        return LPSearch(problem, sink, should_stop, Stats(), on_node)
-    return Search(problem, sink, should_stop, Stats(), on_node)
+        return LPSearch(problem, sink, should_stop, Stats(), on_node, piece_budget)
+    if problem.target is None:
+        from .fast_regions import FastRegionSearch
+
+        return FastRegionSearch(problem, sink, should_stop, Stats(), on_node, piece_budget)
+    return Search(problem, sink, should_stop, Stats(), on_node, piece_budget)

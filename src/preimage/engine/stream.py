@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..polyhedra import PolyhedralSet
 from ..polyhedra.io import save
-from .result import to_piece
+from .result import to_pieces
 from .search import Problem, RawPiece
 
 __all__ = ["PieceStream"]
@@ -48,7 +48,10 @@ class PieceStream:
     def flush(self) -> None:
         if not self.buffer:
             return
-        S = PolyhedralSet([to_piece(r, self.charts[r.domain_index]) for r in self.buffer], self.n)
+        pieces = []
+        for index, chart in self.charts.items():
+            pieces.extend(to_pieces([r for r in self.buffer if r.domain_index == index], chart))
+        S = PolyhedralSet(pieces, self.n)
         save(S, self.parts / f"chunk_{self.count:05d}.npz")
         self.count += 1
         self.buffer = []
