@@ -42,20 +42,21 @@ def propagate(
     layers,
     minimize: Callable[[np.ndarray, np.ndarray], np.ndarray],
     *,
-    stop_pre: bool = True,
+    upper: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> list[SymbolicBounds]:
     """Bounds on the pre-activations of each layer in ``layers``.
 
     Parameters
     ----------
-    H, h : the current layer's output ``h_l = H u + h`` (exact on the region).
+    H, h : the current layer's output ``h_l = H u + h`` (exact on the region), or its lower
+        linear bound when ``upper = (Hu, hu)`` gives an upper one.
     layers : sequence of ``(W, b, relu)`` for layers ``l+1, l+2, ...``.
     minimize : ``minimize(G, g0)`` returns ``min_u (G u + g0)`` row-wise over the region.
 
     Returns one :class:`SymbolicBounds` per layer, for its pre-activation ``z``.
     """
     out: list[SymbolicBounds] = []
-    Lh, lh, Uh, uh = H, h, H, h
+    Lh, lh, Uh, uh = (H, h, H, h) if upper is None else (H, h, upper[0], upper[1])
     for W, b, relu in layers:
         Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
         Lz = Wp @ Lh + Wn @ Uh
@@ -80,3 +81,56 @@ def propagate(
         Lh = slope_l[:, None] * Lz
         lh = slope_l * lz
     return out
+
+
+def backward_lower(
+    rows: np.ndarray,
+    on_pre: bool,
+    bounds: list[SymbolicBounds],
+    layers,
+    H: np.ndarray,
+    h: np.ndarray,
+    minimize: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    *,
+    upper: tuple[np.ndarray, np.ndarray] | None = None,
+    start_bounds: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Lower bounds of ``rows · v`` over the region by back-substitution (DeepPoly/CROWN).
+
+    ``v`` is the last layer's pre-activation (``on_pre=True``) or its output. ``bounds``
+    are the forward bounds of every layer's pre-activation (from :func:`propagate`), used
+    to relax the ReLUs; the relaxation of each ReLU is chosen by the sign of its coefficient.
+    The current layer is ``H u + h`` (exact), or lies between ``(H, h)`` and ``upper``.
+    """
+    Lam = np.array(rows, dtype=np.float64, copy=True)  # (k, n_last)
+    const = np.zeros(Lam.shape[0])
+    for m in range(len(layers) - 1, -1, -1):
+        W, b, relu = layers[m]
+        if relu and not (m == len(layers) - 1 and on_pre):
+            lo, hi = bounds[m].lo, bounds[m].hi
+            Lam, const = _relax_backward(Lam, const, lo, hi)
+        const = const + Lam @ b
+        Lam = Lam @ W
+    # the current layer: exact, or between a lower and an upper affine function of u
+    if upper is None:
+        G = Lam @ H
+        g0 = const + Lam @ h
+    else:
+        Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
+        G = Lp @ H + Ln @ upper[0]
+        g0 = const + Lp @ h + Ln @ upper[1]
+    return minimize(G, g0)
+
+
+def _relax_backward(Lam: np.ndarray, const: np.ndarray, lo: np.ndarray, hi: np.ndarray):
+    """Replace ``Lam · relu(z)`` by a linear lower bound in ``z`` given ``lo <= z <= hi``."""
+    active = lo >= 0
+    inactive = hi <= 0
+    unstable = ~(active | inactive)
+    su = np.where(unstable, hi / np.where(unstable, hi - lo, 1.0), active.astype(float))
+    off_u = np.where(unstable, -su * lo, 0.0)
+    sl = np.where(unstable, (hi > -lo).astype(float), active.astype(float))
+    pos = Lam >= 0
+    slope = np.where(pos, sl[None, :], su[None, :])
+    const = const + np.where(pos, 0.0, Lam * off_u[None, :]).sum(axis=1)
+    return Lam * slope, const

@@ -28,12 +28,17 @@ from typing import Callable
 import numpy as np
 
 from .. import tolerances
-from .bounds import propagate
+from .bounds import backward_lower, propagate
 from .domain import DomainChart
 from .targets import LayerTarget
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "Search", "root_nodes", "make_search"]
+
+
+#: a region whose current layer still has this many undecided neurons is checked against
+#: the target before it is split (a check costs about as much as tens of nodes)
+MID_LAYER_PRUNE_MIN_UNDECIDED = 1
 
 
 @dataclass
@@ -210,6 +215,12 @@ class Search:
                 j, eps, fixed, s = classify(node.X, node.Z, node.z0, node.dec, tolerances.VERTEX_SIGN)
                 self.stats.fixed_by_bounds += fixed
                 if j >= 0:
+                    if (pb.prune and target is not None and l < pb.depth
+                            and int(np.count_nonzero(node.dec < 0)) >= MID_LAYER_PRUNE_MIN_UNDECIDED):
+                        S = node.X @ node.Z.T + node.z0
+                        if not self._reachable_partial(node, S):
+                            self.stats.pruned += 1
+                            return True
                     self._split(node, j, s, eps, stack)
                     return True
                 active = node.dec.astype(bool)
@@ -242,17 +253,34 @@ class Search:
         stack.append(Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d))
 
     # -- target -------------------------------------------------------------------------------------
-    def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int) -> bool:
+    def _reachable_partial(self, node: Node, S: np.ndarray) -> bool:
+        """:meth:`_reachable` while layer ``node.layer`` is only partly decided: its undecided
+        neurons enter with the triangle relaxation of their exact range over the region."""
+        lo, hi = S.min(axis=0), S.max(axis=0)
+        dec = node.dec
+        und = dec < 0
+        act = dec == 1
+        su = np.where(und, hi / np.where(und, hi - lo, 1.0), act.astype(float))
+        sl = np.where(und, (hi > -lo).astype(float), act.astype(float))
+        HL = sl[:, None] * node.Z
+        hL = sl * node.z0
+        HU = su[:, None] * node.Z
+        hU = su * node.z0 - np.where(und, su * lo, 0.0)
+        return self._reachable(node.X, HL, hL, node.layer, upper=(HU, hU))
+
+    def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int, upper=None) -> bool:
         """Whether bounds leave the target reachable from the region (``False`` = prune)."""
         pb = self.problem
         target = pb.target
         assert target is not None
+        if l == pb.depth:
+            return True  # the target layer itself is handled exactly
         layers = [(pb.weights[m], pb.biases[m], pb.relus[m]) for m in range(l, pb.depth)]
 
         def minimize(G: np.ndarray, g0: np.ndarray) -> np.ndarray:
             return (X @ G.T).min(axis=0) + g0
 
-        bounds = propagate(H, h, layers, minimize)
+        bounds = propagate(H, h, layers, minimize, upper=upper)
         last = bounds[-1]
         tol = tolerances.FEASIBILITY
         if target.activity is not None:
@@ -261,34 +289,26 @@ class Search:
             pos = y > 0
             if np.any(last.lo[pos] > y[pos] + slack[pos]) or np.any(last.hi[pos] < y[pos] - slack[pos]):
                 return False
-            return not np.any(last.lo[~pos] > slack[~pos])
-        # polyhedra on h_k: bounds of the post-activation
-        relu_k = pb.relus[pb.depth - 1]
-        if relu_k:
-            lo, hi = last.lo, last.hi
-            unstable = (lo < 0) & (hi > 0)
-            su = np.where(unstable, hi / np.where(unstable, hi - lo, 1.0), (lo >= 0).astype(float))
-            sl = np.where(unstable, (hi > -lo).astype(float), (lo >= 0).astype(float))
-            Lh, lh = sl[:, None] * last.L, sl * last.l0
-            Uh, uh = su[:, None] * last.U, su * last.u0 - np.where(unstable, su * lo, 0.0)
-        else:
-            Lh, lh, Uh, uh = last.L, last.l0, last.U, last.u0
+            if np.any(last.lo[~pos] > slack[~pos]):
+                return False
+            # sharper: back-substitute z_i (zero outputs and positive ones) and -z_i (positive)
+            n = y.shape[0]
+            eye = np.eye(n)
+            rows = np.vstack([eye, -eye[pos]])
+            rhs = np.concatenate([np.where(pos, y, 0.0), -y[pos]])
+            lower = backward_lower(rows, True, bounds, layers, H, h, minimize, upper=upper)
+            return not np.any(lower > rhs + np.concatenate([slack, slack[pos]]))
+        # polyhedra on h_k
+        on_pre = not pb.relus[pb.depth - 1]
         for A, b, C, d in target.polyhedra:
-            if self._disjunct_possible(X, Lh, lh, Uh, uh, A, b, C, d, tol):
+            rows = np.vstack([A, C, -C]) if C.shape[0] else A
+            rhs = np.concatenate([b, d, -d]) if C.shape[0] else b
+            if rows.shape[0] == 0:
+                return True
+            lower = backward_lower(rows, on_pre, bounds, layers, H, h, minimize, upper=upper)
+            if not np.any(lower > rhs + tol * (1.0 + np.abs(rhs))):
                 return True
         return False
-
-    @staticmethod
-    def _disjunct_possible(X, Lh, lh, Uh, uh, A, b, C, d, tol) -> bool:
-        rows = np.vstack([A, C, -C]) if C.shape[0] else A
-        rhs = np.concatenate([b, d, -d]) if C.shape[0] else b
-        if rows.shape[0] == 0:
-            return True
-        Ap, An = np.maximum(rows, 0.0), np.minimum(rows, 0.0)
-        G = Ap @ Lh + An @ Uh
-        g0 = Ap @ lh + An @ uh
-        lower = (X @ G.T).min(axis=0) + g0
-        return not np.any(lower > rhs + tol * (1.0 + np.abs(rhs)))
 
     def _apply_activity(self, node: Node) -> bool:
         """Force the pattern of the target layer and cut the region to ``relu(z) = y``."""
