@@ -281,7 +281,7 @@ def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
 
         def submit(self, fn, *args, **kwargs):
             self.submitted += 1
-            if self.submitted in (2, 5):  # these tasks' worker "dies"
+            if self.submitted in (1, 2):  # these tasks' worker "dies"
                 fut = Future()
                 fut.set_exception(RuntimeError("worker process died"))
                 return fut
@@ -291,5 +291,5 @@ def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
     serial = preimage.linear_regions(net, box)
     with DyingWorkers() as ex:
         res = preimage.linear_regions(net, box, scheduler=ex)
-        assert ex.submitted > 5
+        assert ex.submitted >= 3  # the two failed tasks were run again
     assert res.complete and patterns(res) == patterns(serial)
