@@ -263,3 +263,31 @@ def test_engine_bad_input():
         preimage.preimage(net, Polyhedron(np.eye(3), np.ones(3)), domain=box)
     with pytest.raises(InvalidInputError, match="target must be"):
         preimage.preimage(net, "y", domain=box)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_compiled_bounds_equal_the_numpy_reference_and_are_sound(seed):
+    """reach_bounds (numba) against propagate + backward_lower (numpy), and both against
+    the true range of the network over the region (dense sampling of a box)."""
+    from preimage.engine.bounds import backward_lower, propagate
+    from preimage.engine.bounds_nb import pack_layers, reach_bounds
+
+    rng = np.random.default_rng(seed)
+    net, specs = random_net(rng, [3, 8, 8, 4])
+    layers = [(W, b, r) for W, b, r in specs]
+    box = Box(-np.ones(3), np.ones(3))
+    X = box.vertices()
+    H, h = np.eye(3), np.zeros(3)  # the current "layer" is the input itself
+    rows = rng.normal(size=(5, 4))
+
+    def minimize(G, g0):
+        return (X @ G.T).min(axis=0) + g0
+
+    ref = propagate(H, h, layers, minimize)
+    ref_lower = backward_lower(rows, True, ref, layers, H, h, minimize)
+    lo, hi, lower = reach_bounds(np.ascontiguousarray(X), H, h, H, h, *pack_layers(*zip(*layers)), 0, rows, True)
+    assert np.allclose(lo, ref[-1].lo) and np.allclose(hi, ref[-1].hi) and np.allclose(lower, ref_lower)
+    Z = box.sample(20000, seed=seed)
+    pre = numpy_forward(specs[:-1], Z) @ specs[-1][0].T + specs[-1][1]
+    assert np.all(pre >= lo - 1e-9) and np.all(pre <= hi + 1e-9)
+    assert np.all((pre @ rows.T).min(axis=0) >= lower - 1e-9)

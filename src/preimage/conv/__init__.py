@@ -8,6 +8,15 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
 * :func:`nesting_radius` (operational, any ``d``) and :func:`literal_nesting` (the §5
   definition for ``d <= 8``) — nested cones.
 * :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`.
+* :func:`cell_map` — every cell of a layer's arrangement in a box of the orthant, the output
+  intersection subspace it maps to, and whether dimension is non-increasing (Fig. 3:
+  :func:`paper_fig3_identity`, :func:`paper_fig3_wide_cone`).
+* :func:`contraction_profile` — per layer, the coordinate-subspace dimension of samples and
+  the dimension of their local preimage (:func:`local_preimage_piece`).
+* :func:`pullback` — the piecewise-affine input manifold mapped onto an affine output
+  manifold, with its gluing graph (Fig. 4: :func:`paper_fig4_pullback`).
+* :func:`activity_preimages_by_layer` — exact activity preimages of an example at every
+  layer of a real CNN, under a budget.
 
 Examples
 --------
@@ -29,7 +38,10 @@ from .circulant import (
     circulant,
     conv_vs_circulant,
 )
+from .cells import MAX_CELL_MAP_DIM, Cell, CellMap, CoordinateFace, cell_map, paper_fig3_identity, paper_fig3_wide_cone
+from .cnn import ActivityPreimagesByLayer, LayerActivityPreimage, activity_preimages_by_layer
 from .cone import ConeGeometry, cone_geometry
+from .contraction import ContractionProfile, contraction_profile, local_preimage_piece
 from .kernels import StepEdge, constant_null_vector, effective_bias, effective_kernel, step_edge_null_vector
 from .nesting import (
     MAX_LITERAL_SIZE,
@@ -42,28 +54,57 @@ from .nesting import (
     restricted_nesting_fraction,
     row_nesting_radii,
 )
+from .pullback import (
+    Gluing,
+    ManifoldPiece,
+    PiecewiseAffineManifold,
+    paper_fig4_network,
+    paper_fig4_pullback,
+    pullback,
+    random_pullback_example,
+)
 
 __all__ = [
+    "ActivityPreimagesByLayer",
+    "Cell",
+    "CellMap",
     "CirculantLayer",
     "ConeGeometry",
+    "ContractionProfile",
     "ConvCirculantComparison",
+    "CoordinateFace",
+    "Gluing",
     "InvertibilityCheck",
+    "LayerActivityPreimage",
     "LiteralNesting",
+    "MAX_CELL_MAP_DIM",
     "MAX_DENSE_SIZE",
     "MAX_LITERAL_SIZE",
+    "ManifoldPiece",
     "NestingRadius",
+    "PiecewiseAffineManifold",
     "StepEdge",
     "SubsetNesting",
     "SymmetryCheck",
+    "activity_preimages_by_layer",
+    "cell_map",
     "circulant",
     "cone_geometry",
     "constant_null_vector",
+    "contraction_profile",
     "conv_vs_circulant",
     "effective_bias",
     "effective_kernel",
     "element_map",
     "literal_nesting",
+    "local_preimage_piece",
     "nesting_radius",
+    "paper_fig3_identity",
+    "paper_fig3_wide_cone",
+    "paper_fig4_network",
+    "paper_fig4_pullback",
+    "pullback",
+    "random_pullback_example",
     "restricted_nesting_fraction",
     "row_nesting_radii",
     "step_edge_null_vector",

@@ -257,6 +257,7 @@ class FastRegionSearch(Search):
     CHUNK = 8192
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         pb = self.problem
         ch = pb.chart
         mats = [pb.weights[0] @ ch.B] + [np.asarray(W) for W in pb.weights[1:]]

@@ -86,6 +86,7 @@ class LPSearch(Search):
     """
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self._lp = _PathLP(self.problem)
         ch = self.problem.chart
         if ch.u_box is not None:

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .. import tolerances
-from .bounds import backward_lower, propagate
+from .bounds_nb import pack_layers, reach_bounds
 from .domain import DomainChart
 from .targets import LayerTarget
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut
@@ -171,8 +171,9 @@ class Search:
     on_node: Callable[[Stats], None] | None = None
     piece_budget: int | None = None  # pieces this search may still emit (None: no limit)
 
-    def __post_init__(self) -> None:  # backends set up their state here
-        pass
+    def __post_init__(self) -> None:  # backends set up more state here
+        self._packed = None
+        self._rows_cache = None
 
     def run(self, stack: list[Node]) -> list[Node]:
         """Explore until the stack is empty or a stop is requested; return what is left."""
@@ -180,7 +181,7 @@ class Search:
         processed = 0
         try:
             while stack:
-                if processed and processed & 63 == 0:  # always make some progress first
+                if processed:  # always make some progress first
                     if self.should_stop():
                         break
                     if self.on_node is not None:
@@ -269,46 +270,58 @@ class Search:
         return self._reachable(node.X, HL, hL, node.layer, upper=(HU, hU))
 
     def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int, upper=None) -> bool:
-        """Whether bounds leave the target reachable from the region (``False`` = prune)."""
+        """Whether bounds leave the target reachable from the region (``False`` = prune).
+
+        Symbolic interval propagation forward from layer ``l`` and back-substitution of the
+        target rows, minimised at the region's vertices (compiled; the numpy reference is
+        :func:`preimage.engine.bounds.propagate` / :func:`~preimage.engine.bounds.backward_lower`).
+        """
         pb = self.problem
         target = pb.target
         assert target is not None
         if l == pb.depth:
             return True  # the target layer itself is handled exactly
-        layers = [(pb.weights[m], pb.biases[m], pb.relus[m]) for m in range(l, pb.depth)]
-
-        def minimize(G: np.ndarray, g0: np.ndarray) -> np.ndarray:
-            return (X @ G.T).min(axis=0) + g0
-
-        bounds = propagate(H, h, layers, minimize, upper=upper)
-        last = bounds[-1]
+        if self._packed is None:
+            self._packed = pack_layers(pb.weights, pb.biases, pb.relus)
+        HU, hU = (H, h) if upper is None else upper
         tol = tolerances.FEASIBILITY
+        X = np.ascontiguousarray(X)
+        H, h, HU, hU = (np.ascontiguousarray(a, dtype=np.float64) for a in (H, h, HU, hU))
         if target.activity is not None:
             y = target.activity
             slack = tol * (1.0 + np.abs(y))
             pos = y > 0
-            if np.any(last.lo[pos] > y[pos] + slack[pos]) or np.any(last.hi[pos] < y[pos] - slack[pos]):
-                return False
-            if np.any(last.lo[~pos] > slack[~pos]):
-                return False
-            # sharper: back-substitute z_i (zero outputs and positive ones) and -z_i (positive)
-            n = y.shape[0]
-            eye = np.eye(n)
+            eye = np.eye(y.shape[0])
             rows = np.vstack([eye, -eye[pos]])
             rhs = np.concatenate([np.where(pos, y, 0.0), -y[pos]])
-            lower = backward_lower(rows, True, bounds, layers, H, h, minimize, upper=upper)
+            lo, hi, lower = reach_bounds(X, H, h, HU, hU, *self._packed, l, rows, True)
+            if np.any(lo[pos] > y[pos] + slack[pos]) or np.any(hi[pos] < y[pos] - slack[pos]):
+                return False
+            if np.any(lo[~pos] > slack[~pos]):
+                return False
             return not np.any(lower > rhs + np.concatenate([slack, slack[pos]]))
-        # polyhedra on h_k
-        on_pre = not pb.relus[pb.depth - 1]
-        for A, b, C, d in target.polyhedra:
-            rows = np.vstack([A, C, -C]) if C.shape[0] else A
-            rhs = np.concatenate([b, d, -d]) if C.shape[0] else b
-            if rows.shape[0] == 0:
-                return True
-            lower = backward_lower(rows, on_pre, bounds, layers, H, h, minimize, upper=upper)
-            if not np.any(lower > rhs + tol * (1.0 + np.abs(rhs))):
-                return True
-        return False
+        rows, rhs, segments = self._target_rows()
+        if rows.shape[0] == 0:
+            return True
+        _, _, lower = reach_bounds(X, H, h, HU, hU, *self._packed, l, rows, not pb.relus[pb.depth - 1])
+        bad = lower > rhs + tol * (1.0 + np.abs(rhs))
+        return any(not np.any(bad[a:b]) for a, b in segments)
+
+    def _target_rows(self):
+        """All disjuncts' rows (equalities as two inequalities), stacked, with their segments."""
+        if self._rows_cache is None:
+            rows, rhs, segments, start = [], [], [], 0
+            for A, b, C, d in self.problem.target.polyhedra:  # type: ignore[union-attr]
+                r = np.vstack([A, C, -C]) if C.shape[0] else A
+                q = np.concatenate([b, d, -d]) if C.shape[0] else b
+                rows.append(r)
+                rhs.append(q)
+                segments.append((start, start + r.shape[0]))
+                start += r.shape[0]
+            width = self.problem.weights[-1].shape[0]
+            self._rows_cache = (np.ascontiguousarray(np.vstack(rows) if rows else np.zeros((0, width))),
+                                np.concatenate(rhs) if rhs else np.zeros(0), segments)
+        return self._rows_cache
 
     def _apply_activity(self, node: Node) -> bool:
         """Force the pattern of the target layer and cut the region to ``relu(z) = y``."""
