@@ -291,3 +291,25 @@ def test_compiled_bounds_equal_the_numpy_reference_and_are_sound(seed):
     pre = numpy_forward(specs[:-1], Z) @ specs[-1][0].T + specs[-1][1]
     assert np.all(pre >= lo - 1e-9) and np.all(pre <= hi + 1e-9)
     assert np.all((pre @ rows.T).min(axis=0) >= lower - 1e-9)
+
+
+def test_union_target_pieces_meet_only_on_boundaries():
+    rng = np.random.default_rng(11)
+    net, specs = random_net(rng, [2, 6, 6, 2])
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    Y = numpy_forward(specs, box.sample(3000, seed=0))
+    m0, m1 = np.median(Y[:, 0]), np.median(Y[:, 1])
+    # two overlapping half-planes of the output
+    T1 = Polyhedron([[1.0, 0.0]], [m0])
+    T2 = Polyhedron([[0.0, 1.0]], [m1])
+    res = preimage.preimage(net, [T1, T2], domain=box)
+    X = box.sample(20000, seed=1)
+    out = numpy_forward(specs, X)
+    inside = (out[:, 0] <= m0 - 1e-9) | (out[:, 1] <= m1 - 1e-9)
+    assert res.set.contains(X[inside], tol=1e-9).all()
+    assert not res.set.contains(X[(out[:, 0] > m0 + 1e-6) & (out[:, 1] > m1 + 1e-6)], tol=1e-9).any()
+    # interior points lie in exactly one piece, even where the two half-planes overlap
+    for piece in res.set:
+        c, r = piece.polyhedron.chebyshev_center()
+        if r > 1e-6:
+            assert sum(bool((q.polyhedron.slack(c) > 1e-12).all()) for q in res.set) == 1

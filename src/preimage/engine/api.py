@@ -20,7 +20,7 @@ from .result import PreimageResult, Verdict, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
-from .targets import LayerTarget, normalize_target
+from .targets import LayerTarget, disjoint_union, normalize_target
 from .vpoly import words_for
 
 __all__ = ["preimage", "linear_regions", "verify", "resume", "build_problems"]
@@ -168,8 +168,15 @@ def preimage(
     """
     net = _check_network(net)
     tgt = normalize_target(target, net, layer)
+    origin = None
+    if tgt.activity is None and len(tgt.polyhedra) > 1:
+        # a union target: make its parts disjoint, so that pieces meet only on boundaries
+        parts, origin = disjoint_union(tgt.polyhedra)
+        tgt = LayerTarget(tgt.layer, tgt.width, None, parts)
     problems = build_problems(net, tgt, domain, prune=prune, backend=backend)
     state = RunState("preimage", tgt.layer, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
+    if origin is not None:
+        state.info["disjunct_origin"] = origin
     return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
                     progress=progress, out=out, checkpoint=checkpoint)
 

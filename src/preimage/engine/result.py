@@ -132,6 +132,8 @@ class PreimageResult:
         :func:`preimage.resume` continue.
     stats : counters (pieces, nodes, LPs, neurons fixed by bounds, splits, pruned, seconds).
     layer : the target layer.
+    disjuncts : for a union target, the part of the (disjoint-ified) union each piece reached;
+        ``info["disjunct_origin"]`` maps parts to the disjuncts as given.
     """
 
     set: PolyhedralSet

@@ -130,3 +130,42 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
         "target must be preimage.Activity(y), a Polyhedron/Box in the layer's space, "
         f"preimage.AffineSubspace(G, g), a list of polyhedra, or a VNN-LIB Spec; got {type(target).__name__}"
     )
+
+
+def disjoint_union(systems):
+    """Pieces with disjoint interiors covering the same union as the ``(A, b, C, d)`` systems.
+
+    ``D_1, D_2 \\ D_1, D_3 \\ (D_1 ∪ D_2), ...``, each difference written as the standard
+    disjoint union ``P ∩ {a_1 x >= b_1}``, ``P ∩ {a_1 x <= b_1, a_2 x >= b_2}``, ... (closed:
+    neighbouring pieces share only boundaries). Empty pieces and pieces of lower dimension
+    than their disjunct (they lie on an earlier disjunct's boundary) are dropped. Returns the
+    systems and, for each, the index of the disjunct it came from.
+    """
+    out: list[tuple] = []
+    origin: list[int] = []
+    previous: list[Polyhedron] = []
+    for k, (A, b, C, d) in enumerate(systems):
+        P = Polyhedron(A, b, C, d)
+        if P.is_empty():
+            previous.append(P)
+            continue
+        full = P.dim
+        pieces = [P]
+        for Q in previous:
+            rows = np.vstack([Q.A, Q.C, -Q.C])
+            rhs = np.concatenate([Q.b, Q.d, -Q.d])
+            nxt = []
+            for piece in pieces:
+                kept_A, kept_b = np.zeros((0, P.ambient_dim)), np.zeros(0)
+                for a, r in zip(rows, rhs):
+                    part = piece.add_constraints(np.vstack([kept_A, -a[None, :]]), np.concatenate([kept_b, [-r]]))
+                    if not part.is_empty() and part.dim == full:
+                        nxt.append(part)
+                    kept_A = np.vstack([kept_A, a[None, :]])
+                    kept_b = np.concatenate([kept_b, [r]])
+            pieces = nxt
+        for piece in pieces:
+            out.append((np.asarray(piece.A), np.asarray(piece.b), np.asarray(piece.C), np.asarray(piece.d)))
+            origin.append(k)
+        previous.append(P)
+    return tuple(out), origin
