@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 VERTEX_BACKEND_MAX_DIM = 10
 
 
+def _blas_single_thread():
+    """The engine multiplies many tiny matrices: threaded BLAS only adds contention (and
+    slows down badly on a busy machine), so the engine's calls run with one BLAS thread."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _check_network(net) -> Network:
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
@@ -68,6 +80,12 @@ def _default_workers(workers):
 
 
 def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint) -> PreimageResult:
+    with _blas_single_thread():
+        return _execute_inner(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
+                              scheduler=scheduler, progress=progress, out=out, checkpoint=checkpoint)
+
+
+def _execute_inner(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint):
     stream = PieceStream(out, state.problems) if out else None
     try:
         state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=_default_workers(workers),
@@ -242,6 +260,12 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
     ``falsify=True`` a quick sampling/gradient search for a counterexample runs first (it can
     only answer ``"sat"``, with a checked input).
     """
+    with _blas_single_thread():
+        return _verify(net, spec, time_limit=time_limit, workers=workers, scheduler=scheduler, progress=progress,
+                       falsify=falsify)
+
+
+def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify) -> Verdict:
     from ..specs import Spec, load_vnnlib
 
     net = _check_network(net)

@@ -79,6 +79,12 @@ def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | Non
     pieces: list[RawPiece] = []
     unconfirmed = [0]
     start = time.time()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")  # worker processes: tiny matrices only
+    except ImportError:  # pragma: no cover
+        pass
 
     def sink(piece: RawPiece) -> bool:
         if checker is not None:
