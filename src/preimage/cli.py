@@ -355,7 +355,7 @@ def cmd_activity(args) -> int:
     y = net.activations(x, layer=args.layer)
     domain = _domain_from_args(args, net, x)
     with _Progress(args.quiet or args.json, "activity preimage") as prog:
-        res = preimage(net, Activity(y), layer=args.layer, domain=domain, progress=prog, out=args.out,
+        res = preimage(net, Activity(y), layer=args.layer, domain=domain, progress=prog, out=args.out, near=x,
                        max_pieces=args.max_pieces, **_engine_kwargs(args))
     if not res.set.contains(x):
         log.error("the input is not inside its own activity preimage")

@@ -192,7 +192,8 @@ def activity_preimages_by_layer(
     for k in chosen:
         t0 = time.perf_counter()
         y = net.activations(x0, k)
-        res = preimage(net, Activity(y), layer=k, domain=domain, time_limit=time_limit_per_layer, max_pieces=max_pieces)
+        res = preimage(net, Activity(y), layer=k, domain=domain, time_limit=time_limit_per_layer, max_pieces=max_pieces,
+                       near=x0)
         idx = int(res.set.locate(x0)) if len(res.set) else -1
         piece_dim = res.set[idx].polyhedron.dim if idx >= 0 else None
         lay = net.layers[k - 1]

@@ -50,7 +50,7 @@ def _check_network(net) -> Network:
 
 
 def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: bool = True,
-                   backend: str = "auto") -> list[Problem]:
+                   backend: str = "auto", near=None) -> list[Problem]:
     """One :class:`Problem` per domain of a union."""
     if backend not in ("auto", "vertex", "lp"):
         raise InvalidInputError(f"backend must be 'auto', 'vertex' or 'lp', got {backend!r}")
@@ -71,7 +71,13 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
             target_rows = target.width if target.activity is not None else max(
                 (A.shape[0] for A, _, _, _ in target.polyhedra), default=0)
         slots = n_facets + sum(w.shape[0] for w, r in zip(weights, relus) if r) + target_rows + 1
-        problems.append(Problem(weights, biases, relus, ch, target, words_for(slots), prune, i, use))
+        hint = None
+        if near is not None:
+            x = np.asarray(near, dtype=np.float64).reshape(-1)
+            if x.shape[0] != net.input_dim:
+                raise InvalidInputError(f"near must be an input of width {net.input_dim}, got length {x.shape[0]}")
+            hint = np.linalg.lstsq(ch.B, x - ch.x0, rcond=None)[0]
+        problems.append(Problem(weights, biases, relus, ch, target, words_for(slots), prune, i, use, hint))
     return problems
 
 
@@ -143,6 +149,7 @@ def preimage(
     backend: str = "auto",
     out: str | os.PathLike | None = None,
     checkpoint: str | os.PathLike | None = None,
+    near=None,
 ) -> PreimageResult:
     """The exact set of inputs in ``domain`` whose layer-``layer`` value lies in ``target``.
 
@@ -165,6 +172,9 @@ def preimage(
     backend : ``"vertex"`` (regions kept as vertices: no LPs; domains of dimension up to 10),
         ``"lp"`` (H-representation and warm-started LPs), or ``"auto"``.
     out : stream pieces to this ``.npz`` result file as they are found.
+    near : an input whose side of every split is explored first (e.g. the example whose
+        activity is the target: its piece is then found first under a budget). The result
+        does not depend on it.
 
     Returns
     -------
@@ -191,7 +201,7 @@ def preimage(
         # a union target: make its parts disjoint, so that pieces meet only on boundaries
         parts, origin = disjoint_union(tgt.polyhedra)
         tgt = LayerTarget(tgt.layer, tgt.width, None, parts)
-    problems = build_problems(net, tgt, domain, prune=prune, backend=backend)
+    problems = build_problems(net, tgt, domain, prune=prune, backend=backend, near=near)
     state = RunState("preimage", tgt.layer, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
     if origin is not None:
         state.info["disjunct_origin"] = origin
@@ -296,8 +306,8 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify) -> 
     for case in spec.cases:
         tgt = normalize_target(list(case.outputs), net, None)
         problems.extend(build_problems(net, tgt, case.domain))
-    problems = [Problem(pb.weights, pb.biases, pb.relus, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend)
-                for i, pb in enumerate(problems)]
+    problems = [Problem(pb.weights, pb.biases, pb.relus, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend,
+                        pb.hint) for i, pb in enumerate(problems)]
     state = RunState("verify", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
     remaining = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - t0))
     state, reason = run(state, time_limit=remaining, workers=_default_workers(workers), scheduler=scheduler,

@@ -182,10 +182,15 @@ class LPSearch(Search):
         rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
         rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
         d = node.depth + 1
-        stack.append(Node(node.layer, x_neg[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, neg,
-                          node.done, rows_neg, d))
-        stack.append(Node(node.layer, x_pos[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, pos,
-                          node.done, rows_pos, d))
+        a = Node(node.layer, x_neg[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, neg,
+                 node.done, rows_neg, d)
+        b = Node(node.layer, x_pos[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, pos,
+                 node.done, rows_pos, d)
+        hint = self.problem.hint
+        if hint is not None and float(node.Z[j] @ hint + node.z0[j]) <= 0:
+            a, b = b, a  # the side holding the hint is explored first (the last pushed)
+        stack.append(a)
+        stack.append(b)
 
     def _reachable_box(self, H: np.ndarray, h: np.ndarray, l: int) -> bool:
         from .bounds import propagate

@@ -74,6 +74,7 @@ class Problem:
     prune: bool = True
     domain_index: int = 0
     backend: str = "vertex"
+    hint: np.ndarray | None = None  # a point (chart coordinates) whose side is explored first
 
     @property
     def depth(self) -> int:
@@ -250,8 +251,13 @@ class Search:
         rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
         rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
         d = node.depth + 1
-        stack.append(Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d))
-        stack.append(Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d))
+        a = Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d)
+        b = Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d)
+        hint = self.problem.hint
+        if hint is not None and float(node.Z[j] @ hint + node.z0[j]) <= 0:
+            a, b = b, a  # the side holding the hint is explored first (the last pushed)
+        stack.append(a)
+        stack.append(b)
 
     # -- target -------------------------------------------------------------------------------------
     def _reachable_partial(self, node: Node, S: np.ndarray) -> bool:
