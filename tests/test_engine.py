@@ -313,3 +313,19 @@ def test_union_target_pieces_meet_only_on_boundaries():
         c, r = piece.polyhedron.chebyshev_center()
         if r > 1e-6:
             assert sum(bool((q.polyhedron.slack(c) > 1e-12).all()) for q in res.set) == 1
+
+
+@pytest.mark.parametrize("backend", ["vertex", "lp"])
+def test_near_orders_the_search_but_not_the_answer(backend):
+    rng = np.random.default_rng(12)
+    net, specs = random_net(rng, [3, 8, 8, 2])
+    box = Box(-np.ones(3), np.ones(3))
+    Y = numpy_forward(specs, box.sample(2000, seed=0))
+    T = Polyhedron([[1.0, 0.0]], [np.quantile(Y[:, 0], 0.8)])
+    full = preimage.preimage(net, T, domain=box, backend=backend)
+    inside = [x for x in box.sample(500, seed=1) if T.contains(numpy_forward(specs, x[None, :]))[0]]
+    x = inside[0]
+    first = preimage.preimage(net, T, domain=box, backend=backend, near=x, max_pieces=1)
+    assert not first.complete and first.set.contains(x)  # the piece holding x comes first
+    again = preimage.preimage(net, T, domain=box, backend=backend, near=x)
+    assert patterns(again) == patterns(full)
