@@ -309,3 +309,16 @@ def test_integer_triangles_hypothesis(entries, rhs):
     # the origin is strictly inside (b > 0), so never empty
     assert not P.is_empty()
     assert P.dim == 2
+
+
+def test_vertices_and_rays_of_a_preimage_ray():
+    """cdd's float output can turn a ray into a far 'vertex'; generators must be exact."""
+    W = np.array([[1.0, 0.2, 0.1], [0.1, 1.0, 0.3], [0.2, 0.1, 1.0]])
+    b = np.array([-0.5, -0.4, -0.3])
+    L = preimage.layer_preimage(W, b, [0.7, 0.5, 0.0], domain=None)
+    V, R = L.polyhedron.vertices(), L.polyhedron.rays()
+    assert V.shape == (1, 3) and np.allclose(V[0], L.apex)
+    assert R.shape == (1, 3)
+    r = R[0] / np.linalg.norm(R[0])
+    d = L.directions[:, 0] / np.linalg.norm(L.directions[:, 0])
+    assert np.allclose(r, d)  # the ray runs along -e_3

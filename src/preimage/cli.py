@@ -460,6 +460,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_cones(sub)
 
+    from .plotting.cli import register as register_figures
+
+    register_figures(sub)
+
     p = sub.add_parser("resume", help="continue an interrupted run from its result file or checkpoint")
     p.add_argument("result")
     engine_options(p)

@@ -38,6 +38,8 @@ SERIAL_SECONDS = 0.5
 TASK_SECONDS = 2.0
 #: a task that fails this many times in a row stops the run (a deterministic error)
 MAX_TASK_FAILURES = 3
+#: how long to wait for a Dask scheduler to answer
+SCHEDULER_TIMEOUT = "5s"
 
 
 @dataclass
@@ -131,7 +133,7 @@ def _make_executor(workers: int | None, scheduler) -> tuple[Executor | None, boo
             raise InvalidInputError("a Dask scheduler needs dask[distributed] installed") from exc
         if isinstance(scheduler, str):
             try:
-                client = Client(scheduler, timeout="10s")
+                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
             except (OSError, TimeoutError) as exc:
                 raise InvalidInputError(f"the Dask scheduler at {scheduler!r} does not answer: {exc}") from exc
             executor = client.get_executor()

@@ -204,7 +204,7 @@ def shape_of(P, view=None) -> Shape:
     empty = Shape("empty", -1, readonly(np.zeros((0, n))), ())
     if P.is_empty():
         return empty
-    if view is None and P.rays().shape[0]:
+    if view is None and not P.is_bounded():  # an LP question (cdd's floating-point rays can be missed)
         raise InvalidInputError(
             "the set is unbounded: pass view=preimage.Box(lo, hi) to draw its part inside a box"
         )

@@ -69,7 +69,10 @@ def plot_contraction(profile, ax=None, *, band: bool = True, colors: Sequence[An
     nz = profile.nonzero.astype(np.float64)
     ld = np.where(profile.local_dim >= 0, profile.local_dim, np.nan).astype(np.float64)
     arts: list = []
-    with np.errstate(all="ignore"):
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-undecided layers: nan means, drawn as gaps
         series = [(nz, "coordinate-subspace dim. (non-zero activities)"), (ld, "local preimage dim.")]
         means = [np.nanmean(s, axis=0) if s.size else np.full(layers.size, np.nan) for s, _ in series]
         for (s, lab), m, col in zip(series, means, colors):
@@ -93,7 +96,9 @@ class BoundarySegment:
     layer : the layer ``l`` (1-based) whose pre-activation vanishes here.
     node : the node ``i`` of that layer.
     points : (2, 2) — the segment's end points in the input space.
-    nested : whether the activity ``h_{l-1}`` along it lies within the row's nesting radius.
+    nested : whether the activity ``h_{l-1}`` along it lies within the row's nesting radius
+        (``h < R`` somewhere along it; a segment on which some ``h_j = R`` throughout — where
+        the layer's wider cone crosses an axis of its input cone — is not nested).
     radius : that radius ``R_i`` (``inf``: always nested, ``-inf``: never, ``b_i > 0``).
     """
 
@@ -156,7 +161,7 @@ def contraction_flow(net, domain, *, time_limit: float | None = None) -> Contrac
     from ..conv.nesting import row_nesting_radii
     from ..engine.api import linear_regions
     from ..network import Network
-    from ..polyhedra import Box, Polyhedron
+    from ..polyhedra import Box
 
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
@@ -189,8 +194,17 @@ def contraction_flow(net, domain, *, time_limit: float | None = None) -> Contrac
                 r = math.inf if R is None else float(R[i])
                 for part, nested in _split_by_radius(line, M, c, r):
                     shp = shape_of(part)
-                    if shp.kind == "segment":
-                        segments.append(BoundarySegment(l, i, readonly(shp.polygons[0].copy()), nested, r))
+                    if shp.kind != "segment":
+                        continue
+                    ends = shp.polygons[0]
+                    if nested and math.isfinite(r):
+                        # a segment lying on the radius itself (h_j = R all along it: where the layer's
+                        # wider cone crosses an axis of its input cone) is not nested: no point of it
+                        # has h < R
+                        H = ends @ M.T + c
+                        if np.any(np.all(H >= r - tolerances.ACTIVITY_ABSOLUTE, axis=0)):
+                            continue
+                    segments.append(BoundarySegment(l, i, readonly(ends.copy()), nested, r))
     return ContractionFlow(tuple(segments), tuple(radii), tuple(counts), domain)
 
 
@@ -211,16 +225,19 @@ def flow_items(flow: ContractionFlow, *, colors: Sequence[Any] = _style.LAYER_CO
     """Items for a :class:`ContractionFlow`: layer ``l`` in ``colors[(l - 1) % len(colors)]``,
     parts beyond the nesting radius in ``not_nested_color`` (with ``mark_nesting``)."""
     items: list = []
+    k = len(colors)
     for l in range(1, flow.depth + 1):
         segs = flow.by_layer(l)
-        col = colors[(l - 1) % len(colors)]
+        col = colors[(l - 1) % k]
+        first = (l - 1) % k + 1
+        name = f"layer {l}" if flow.depth <= k else f"layers {first}, {first + k}, …"
         nested = [s.points for s in segs if s.nested or not mark_nesting]
         beyond = [s.points for s in segs if mark_nesting and not s.nested]
         if nested:
-            items.append(Lines(tuple(nested), color=col, width=width, label=f"layer {l}"))
+            items.append(Lines(tuple(nested), color=col, width=width, label=name))
         if beyond:
             items.append(Lines(tuple(beyond), color=not_nested_color, width=width,
-                               label="beyond the nesting radius"))
+                               label="at or beyond the nesting radius (wider cone)"))
     return items
 
 
@@ -232,6 +249,19 @@ def plot_contraction_flow(flow: ContractionFlow, ax=None, *, colors: Sequence[An
     Returns
     -------
     list of matplotlib ``Line2D``, one per segment.
+
+    Examples
+    --------
+    >>> import numpy as np, preimage
+    >>> from matplotlib.figure import Figure
+    >>> W2 = np.array([[1.0, 0.4], [0.4, 1.0]])       # a wider cone: nesting radius 0.3 / 0.4 = 0.75
+    >>> net = preimage.Network.from_arrays([(np.eye(2), [-0.3, -0.3], True), (W2, [-0.3, -0.3], True)])
+    >>> flow = contraction_flow(net, preimage.Box([0, 0], [2, 2]))
+    >>> arts = plot_contraction_flow(flow, Figure().add_subplot())
+    >>> len(arts) == len(flow.segments)
+    True
+    >>> [np.round(s.points, 6).tolist() for s in flow.segments if not s.nested]   # where h = (0, 0.75)
+    [[[0.0, 1.05], [0.3, 1.05]], [[1.05, 0.0], [1.05, 0.3]]]
     """
     if not isinstance(flow, ContractionFlow):
         raise InvalidInputError(f"flow must be a ContractionFlow (see contraction_flow), got {type(flow).__name__}")

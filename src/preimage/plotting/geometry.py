@@ -87,7 +87,7 @@ def hyperplane_items(W, b, view, *, colors: Sequence[Any] | None = None, labels:
         if n == 2:
             items.append(Lines((poly,), color=col, width=width, style=style, label=names[i]))
             if names[i]:
-                items.append(Label(poly[0] + 0.88 * (poly[1] - poly[0]), f" {names[i]}", color=col))
+                items.append(Label(poly[0] + 0.88 * (poly[1] - poly[0]), names[i], color=col))
         else:
             items.append(Patch((poly,), color=col, alpha=alpha, edgecolor=col, linewidth=0.8, label=names[i]))
             if names[i]:

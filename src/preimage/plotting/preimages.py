@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from ..errors import InvalidInputError
 from . import _style
 from ._shapes import Shape, as_polyhedron, in_slice, shape_of

@@ -282,7 +282,7 @@ def render_plotly(items: Sequence, fig, row: int = 1, col: int = 1) -> list:
                     I.append(base)
                     J.append(base + t)
                     K.append(base + t + 1)
-                if it.edgecolor is not None:
+                if it.edgecolor is not None and not (isinstance(it.edgecolor, str) and it.edgecolor == "none"):
                     closed = np.vstack([p, p[:1]])
                     ex.extend(list(closed[:, 0]) + [None])
                     ey.extend(list(closed[:, 1]) + [None])

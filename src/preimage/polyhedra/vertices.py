@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import tolerances
 from .._validation import readonly
 from ..errors import SolverError
 
@@ -53,8 +54,31 @@ def generators(P) -> Generators:
     arr = np.asarray(gen.array, dtype=np.float64).reshape(-1, n + 1)
     is_line = np.zeros(arr.shape[0], dtype=bool)
     is_line[list(gen.lin_set)] = True
-    kind = arr[:, 0]
-    vertices = arr[(kind != 0) & ~is_line, 1:] / kind[(kind != 0) & ~is_line, None]
+    # cdd computes in floating point: a ray can come out with a tiny homogenising
+    # coordinate instead of 0 (a "vertex" at 1e13). Read such rows as rays.
+    direction = np.linalg.norm(arr[:, 1:], axis=1)
+    kind = np.where(np.abs(arr[:, 0]) <= tolerances.FEASIBILITY * np.maximum(direction, 1.0), 0.0, arr[:, 0])
+    point = (kind != 0) & ~is_line
+    vertices = arr[point, 1:] / kind[point, None]
     rays = arr[(kind == 0) & ~is_line, 1:]
     lines = arr[is_line, 1:]
+    _verify(P, vertices, rays, lines)
     return Generators(readonly(vertices), readonly(rays), readonly(lines))
+
+
+def _verify(P, vertices: np.ndarray, rays: np.ndarray, lines: np.ndarray) -> None:
+    """Refuse a V-representation that does not satisfy the H-representation."""
+    tol = tolerances.CONTAINS
+    if vertices.size and not np.all(P.contains(vertices, tol=tol * max(1.0, float(np.abs(vertices).max())))):
+        raise SolverError("cdd's floating-point vertices fail the polyhedron's constraints; the piece is too "
+                          "ill-conditioned for vertex enumeration")
+    for R, both in ((rays, False), (lines, True)):
+        if R.size == 0:
+            continue
+        U = R / np.linalg.norm(R, axis=1, keepdims=True)
+        bad = np.any(U @ P.A.T > tol, axis=1) | np.any(np.abs(U @ P.C.T) > tol, axis=1)
+        if both:
+            bad |= np.any(-U @ P.A.T > tol, axis=1)
+        if np.any(bad):
+            raise SolverError("cdd's floating-point rays fail the polyhedron's recession cone; the piece is too "
+                              "ill-conditioned for vertex enumeration")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -13,7 +13,7 @@ from ... import tolerances
 from ...errors import InvalidInputError
 from .._style import DPI
 
-__all__ = ["FigureResult", "Output", "new_figure", "maps_to", "format_array", "FORMATS", "finish"]
+__all__ = ["FigureResult", "Output", "new_figure", "maps_to", "format_array", "FORMATS", "finish", "save_scenes"]
 
 #: The files each figure writes by default (``html`` only for 3-D figures).
 FORMATS: tuple[str, ...] = ("png", "svg", "html")
@@ -123,7 +123,10 @@ def maps_to(net, X, y, layer: int | None = None) -> bool:
 
 def format_array(a) -> str:
     """A compact, exact-looking rendering of a weight array for captions."""
-    arr = np.asarray(a, dtype=np.float64)
+    try:
+        arr = np.asarray(a, dtype=np.float64)
+    except (TypeError, ValueError):
+        return repr(a)
     return np.array2string(arr, precision=4, suppress_small=True, separator=", ", max_line_width=100)
 
 
@@ -147,11 +150,6 @@ def finish(out: Output, name: str, title: str, shown: str, computed_by: Sequence
     cap_path.write_text(caption, encoding="utf-8")
     return FigureResult(name, title, tuple(paths) + (cap_path,), caption, dict(weights), dict(checks), objects,
                         time.perf_counter() - t0)
-
-
-def run_checks(checks: dict[str, Callable[[], bool]]) -> dict[str, bool]:
-    """Evaluate named checks (each a function returning a bool)."""
-    return {k: bool(f()) for k, f in checks.items()}
 
 
 def save_scenes(out: Output, name: str, scenes, title: str, size: tuple[float, float],

@@ -27,7 +27,7 @@ from ..preimages import preimage_items
 from ..scene import Label, Lines, Markers, render_matplotlib
 from ._common import FigureResult, Output, finish, maps_to, new_figure
 
-__all__ = ["NAME", "W", "B", "OUTPUTS", "VIEW", "Fig1Data", "compute", "figure_paper002_fig1"]
+__all__ = ["NAME", "W", "B", "OUTPUTS", "view_box", "Fig1Data", "compute", "checks", "figure_paper002_fig1"]
 
 NAME = "paper002_fig1"
 TITLE = "Paper 002, Fig. 1: one 2-node layer, its skewed output frame and the preimages of each quadrant"
@@ -49,7 +49,8 @@ COLOURS = {"(+,+)": _style.BLACK, "(+,0)": _style.RED, "(0,+)": _style.BLUE, "(0
 VIEW_LO, VIEW_HI = np.array([-2.5, -2.5]), np.array([3.0, 3.0])
 
 
-def VIEW():
+def view_box():
+    """The drawn part of the input plane, as a Box."""
     from ...polyhedra import Box
 
     return Box(VIEW_LO, VIEW_HI)
@@ -70,7 +71,7 @@ def compute() -> Fig1Data:
 
     net = preimage.Network.from_arrays([(W, B, True)])
     pre = {q: preimage.layer_preimage(W, B, y, domain=None) for q, y in OUTPUTS.items()}
-    return Fig1Data(net, pre, preimage.dual_basis(W, B), VIEW())
+    return Fig1Data(net, pre, preimage.dual_basis(W, B), view_box())
 
 
 def checks(data: Fig1Data) -> dict[str, bool]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _style
-from .._shapes import shape_of, shape_of_points
+from .._shapes import shape_of_points
 from ..contraction import contraction_flow
 from ..scene import Lines, Markers, Patch, render_matplotlib
 from ._common import FigureResult, Output, finish, maps_to, new_figure

@@ -25,7 +25,7 @@ from ... import tolerances
 from .. import _style
 from ..geometry import dual_basis_items, hyperplane_items
 from ..preimages import preimage_items
-from ..scene import Arrow, Label, Lines, Markers, Scene
+from ..scene import Arrow, Markers, Scene
 from ._common import FigureResult, Output, finish, maps_to, save_scenes
 
 __all__ = ["NAME", "W", "B", "OUTPUTS", "compute", "checks", "figure_paper002_fig3"]
