@@ -49,7 +49,7 @@ from .. import tolerances
 from .._validation import as_matrix, as_vector, readonly
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Polyhedron
-from ._rank import decide_rank
+from .._rank import decide_rank
 
 __all__ = [
     "CoordinateFace",

@@ -56,7 +56,7 @@ from .. import tolerances
 from .._validation import readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from ..polyhedra import Box, Polyhedron
-from ._rank import decide_rank, null_space
+from .._rank import decide_rank, null_space
 
 __all__ = ["ContractionProfile", "contraction_profile", "local_preimage_piece"]
 

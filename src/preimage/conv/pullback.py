@@ -34,7 +34,7 @@ from .. import tolerances
 from .._validation import as_matrix, as_vector, readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from ..polyhedra import Box, Piece, Polyhedron
-from ._rank import decide_rank
+from .._rank import decide_rank
 
 __all__ = [
     "ManifoldPiece",

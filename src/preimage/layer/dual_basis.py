@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import tolerances
 from .._validation import as_matrix, as_vector, readonly
+from .._rank import _decide
 from ..errors import AmbiguousGeometryError, InvalidInputError
 
 __all__ = ["Hyperplanes", "DualBasis", "hyperplanes", "dual_basis", "check_activity", "rank_decision"]
@@ -64,31 +65,25 @@ class RankDecision:
     smallest_ratio: float
 
 
-def rank_decision(W: np.ndarray, what: str = "W") -> RankDecision:
+def rank_decision(W: np.ndarray, what: str = "W", *, scale: float = 0.0) -> RankDecision:
     """Row rank of ``W`` with an explicit ambiguity band.
 
-    Singular values below ``RANK_RELATIVE·s_max`` are zero, those at or above
-    ``AMBIGUOUS_RANK_RELATIVE·s_max`` are non-zero, and one in between raises
+    Singular values are measured against ``max(s_max, scale)``: below ``RANK_RELATIVE`` they
+    are zero, from ``AMBIGUOUS_RANK_RELATIVE`` non-zero, and one in between raises
     :class:`AmbiguousGeometryError` — the rank is too close to call.
+
+    >>> rank_decision(np.array([[1.0, 0.0], [1.0, 1e-13]])).rank
+    1
     """
     m, n = W.shape
     if m == 0:
         return RankDecision(0, True, 1.0)
     s = np.linalg.svd(W, compute_uv=False)
-    smax = float(s.max(initial=0.0))
+    smax = max(float(s.max(initial=0.0)), float(scale))
     if smax == 0.0:
         return RankDecision(0, False, 0.0)
-    ratio = s / smax
-    ambiguous = (ratio >= tolerances.RANK_RELATIVE) & (ratio < tolerances.AMBIGUOUS_RANK_RELATIVE)
-    if np.any(ambiguous):
-        raise AmbiguousGeometryError(
-            f"{what} ({m}×{n}) is nearly singular: its smallest singular value relative to the largest "
-            f"is {ratio[ambiguous].min():.3g}, inside the ambiguity band "
-            f"[{tolerances.RANK_RELATIVE:.0e}, {tolerances.AMBIGUOUS_RANK_RELATIVE:.0e}); "
-            f"whether it has full rank is too close to call"
-        )
-    rank = int(np.sum(ratio >= tolerances.AMBIGUOUS_RANK_RELATIVE))
-    return RankDecision(rank, rank == m, float(ratio.min()) if ratio.size else 1.0)
+    rank = _decide(s, W.shape, scale, what)
+    return RankDecision(rank, rank == m, float((s / smax).min()) if s.size else 1.0)
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -1,4 +1,4 @@
-"""Rank decisions against a stated scale (shared by the cell, contraction and pullback code).
+"""Rank decisions with the library's ambiguity band, against a stated scale.
 
 :func:`preimage.layer.dual_basis.rank_decision` measures singular values against the
 largest one *of the same matrix*, so a matrix whose entries are all rounding noise (the
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import tolerances
-from ..errors import AmbiguousGeometryError
+from . import tolerances
+from .errors import AmbiguousGeometryError
 
 __all__ = ["decide_rank", "null_space"]
 
