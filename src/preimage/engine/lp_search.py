@@ -104,34 +104,25 @@ class LPSearch(Search):
         res = self._lp.lp.minimize(a) if sense == "min" else self._lp.lp.maximize(a)
         return res
 
-    def _process(self, node: Node, stack: list[Node]) -> bool:
-        pb = self.problem
-        target = pb.target
+    # -- the steps of the walk (see Search._process) ----------------------------------------------------
+    def _enter(self, node: Node) -> None:
         self._lp.sync(node.rows)
-        while True:
-            l = node.layer
-            is_target_layer = l == pb.depth
-            if is_target_layer and target is not None and target.activity is not None:
-                return self._apply_activity_lp(node)
-            if pb.relus[l - 1]:
-                j, x_neg, x_pos = self._classify_lp(node)
-                if j >= 0:
-                    self._split_lp(node, j, x_neg, x_pos, stack)
-                    return True
-                active = node.dec.astype(bool)
-                H = node.Z * active[:, None]
-                h = node.z0 * active
-                done = node.done + (active,)
-            else:
-                H, h, done = node.Z, node.z0, node.done
-            if is_target_layer:
-                return self._finish_lp(node, H, h, done)
-            if pb.prune and target is not None and not self._reachable_box(H, h, l):
-                self.stats.pruned += 1
-                return True
-            W, b = pb.weights[l], pb.biases[l]
-            node = Node(l + 1, node.X, node.T, node.dim, node.ncons, W @ H, W @ h + b,
-                        np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth)
+
+    def _try_split(self, node: Node, stack: list[Node]) -> bool:
+        j, x_neg, x_pos = self._classify_lp(node)
+        if j < 0:
+            return False
+        self._split_lp(node, j, x_neg, x_pos, stack)
+        return True
+
+    def _layer_reachable(self, node: Node, H: np.ndarray, h: np.ndarray, l: int) -> bool:
+        return self._reachable_box(H, h, l)
+
+    def _apply_activity(self, node: Node) -> bool:
+        return self._apply_activity_lp(node)
+
+    def _finish(self, node: Node, H: np.ndarray, h: np.ndarray, done: tuple) -> bool:
+        return self._finish_lp(node, H, h, done)
 
     def _classify_lp(self, node: Node):
         """Fix stable neurons (box bounds, then LPs).

@@ -205,25 +205,22 @@ class Search:
 
     # -- one node ---------------------------------------------------------------------------------
     def _process(self, node: Node, stack: list[Node]) -> bool:
-        """Advance ``node`` through its layers until it splits, is pruned or ends as a piece."""
+        """Advance ``node`` through its layers until it splits, is pruned or ends as a piece.
+
+        The walk is the same for both backends; they differ in the steps they override:
+        :meth:`_enter`, :meth:`_try_split`, :meth:`_layer_reachable`, :meth:`_apply_activity`
+        and :meth:`_finish`.
+        """
         pb = self.problem
         target = pb.target
+        self._enter(node)
         while True:
             l = node.layer
             is_target_layer = l == pb.depth
             if is_target_layer and target is not None and target.activity is not None:
                 return self._apply_activity(node)
             if pb.relus[l - 1]:
-                j, eps, fixed, s = classify(node.X, node.Z, node.z0, node.dec, tolerances.VERTEX_SIGN)
-                self.stats.fixed_by_bounds += fixed
-                if j >= 0:
-                    if (pb.prune and target is not None and l < pb.depth
-                            and int(np.count_nonzero(node.dec < 0)) >= MID_LAYER_PRUNE_MIN_UNDECIDED):
-                        S = node.X @ node.Z.T + node.z0
-                        if not self._reachable_partial(node, S):
-                            self.stats.pruned += 1
-                            return True
-                    self._split(node, j, s, eps, stack)
+                if self._try_split(node, stack):
                     return True
                 active = node.dec.astype(bool)
                 H = node.Z * active[:, None]
@@ -233,12 +230,36 @@ class Search:
                 H, h, done = node.Z, node.z0, node.done
             if is_target_layer:
                 return self._finish(node, H, h, done)
-            if pb.prune and target is not None and not self._reachable(node.X, H, h, l):
+            if pb.prune and target is not None and not self._layer_reachable(node, H, h, l):
                 self.stats.pruned += 1
                 return True
             W, b = pb.weights[l], pb.biases[l]
             node = Node(l + 1, node.X, node.T, node.dim, node.ncons, W @ H, W @ h + b,
                         np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth)
+
+    # -- the steps a backend provides ----------------------------------------------------------------
+    def _enter(self, node: Node) -> None:
+        """Prepare for a node popped from the stack (the vertex backend needs nothing)."""
+
+    def _try_split(self, node: Node, stack: list[Node]) -> bool:
+        """Fix the stable neurons of the node's layer; split on the first unstable one (or prune
+        the region when bounds show the target is out of reach). ``True`` if the node is done."""
+        pb = self.problem
+        j, eps, fixed, s = classify(node.X, node.Z, node.z0, node.dec, tolerances.VERTEX_SIGN)
+        self.stats.fixed_by_bounds += fixed
+        if j < 0:
+            return False
+        if (pb.prune and pb.target is not None and node.layer < pb.depth
+                and int(np.count_nonzero(node.dec < 0)) >= MID_LAYER_PRUNE_MIN_UNDECIDED):
+            S = node.X @ node.Z.T + node.z0
+            if not self._reachable_partial(node, S):
+                self.stats.pruned += 1
+                return True
+        self._split(node, j, s, eps, stack)
+        return True
+
+    def _layer_reachable(self, node: Node, H: np.ndarray, h: np.ndarray, l: int) -> bool:
+        return self._reachable(node.X, H, h, l)
 
     def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node]) -> None:
         Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
