@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["reach_bounds", "pack_layers"]
+__all__ = ["reach_bounds", "forward_bounds", "backward_rows", "pack_layers"]
 
 
 def pack_layers(weights, biases, relus):
@@ -43,13 +43,8 @@ def _min_over(X, G, g0):
 
 
 @njit(cache=True, nogil=True)
-def reach_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start, rows, on_pre):
-    """Forward bounds of the last layer's pre-activation and lower bounds of ``rows · v``.
-
-    ``(HL, hL)`` / ``(HU, hU)``: lower/upper affine bounds of the current layer's output in
-    ``u`` (equal when it is exact); layers ``start..`` follow it; ``v`` is the last layer's
-    pre-activation when ``on_pre`` else its output. Returns ``(lo, hi, lower)``.
-    """
+def forward_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start):
+    """Ranges of the pre-activations of layers ``start..`` over the region (flat ``los, his``)."""
     d = X.shape[1]
     L = W_rows.shape[0]
     Lh = HL.copy()
@@ -115,6 +110,20 @@ def reach_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off
                 uh[i] = su * uz[i] + ou
         else:
             Lh, lh, Uh, uh = Lz, lz, Uz, uz
+    return los, his
+
+
+@njit(cache=True, nogil=True)
+def backward_rows(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start, rows, on_pre,
+                  los, his, skip):
+    """Lower bounds of ``rows · v`` by back-substitution, relaxing each ReLU with the ranges
+    ``los, his`` (flat, for layers ``start - skip_layers..``; the first ``skip`` entries are skipped:
+    ranges computed for a larger region are still sound for a smaller one)."""
+    d = X.shape[1]
+    L = W_rows.shape[0]
+    n_total = 0
+    for m in range(start, L):
+        n_total += W_rows[m]
     # backward pass for the rows
     k_rows = rows.shape[0]
     Lam = rows.copy()
@@ -128,8 +137,8 @@ def reach_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off
         b = b_flat[b_off[m]:b_off[m + 1]]
         if relus[m] and not (m == L - 1 and on_pre):
             for i in range(n):
-                l_i = los[pos + i]
-                h_i = his[pos + i]
+                l_i = los[skip + pos + i]
+                h_i = his[skip + pos + i]
                 if l_i >= 0.0:
                     su, ou, sl = 1.0, 0.0, 1.0
                 elif h_i <= 0.0:
@@ -168,4 +177,19 @@ def reach_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off
                 for q in range(d):
                     G[r, q] += a * HU[i, q]
     lower = _min_over(X, G, g0)
-    return lo, hi, lower
+    return lower
+
+
+@njit(cache=True, nogil=True)
+def reach_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start, rows, on_pre):
+    """Forward ranges of the last layer's pre-activation and lower bounds of ``rows · v``.
+
+    ``(HL, hL)`` / ``(HU, hU)``: lower/upper affine bounds of the current layer's output in
+    ``u`` (equal when it is exact); layers ``start..`` follow it; ``v`` is the last layer's
+    pre-activation when ``on_pre`` else its output. Returns ``(lo, hi, lower)``.
+    """
+    los, his = forward_bounds(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start)
+    lower = backward_rows(X, HL, hL, HU, hU, W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus, start, rows,
+                          on_pre, los, his, 0)
+    n_last = W_rows[W_rows.shape[0] - 1]
+    return los[los.shape[0] - n_last:], his[his.shape[0] - n_last:], lower

@@ -28,7 +28,7 @@ from typing import Callable
 import numpy as np
 
 from .. import tolerances
-from .bounds_nb import pack_layers, reach_bounds
+from .bounds_nb import backward_rows, forward_bounds, pack_layers
 from .domain import DomainChart
 from .targets import LayerTarget
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut
@@ -138,6 +138,7 @@ class Node:
     done: tuple
     rows: _Rows | None = None
     depth: int = 0
+    ib: tuple | None = None  # (start, los, his): ranges of later layers over an enclosing region
 
 
 def root_nodes(problem: Problem) -> list[Node]:
@@ -235,7 +236,7 @@ class Search:
                 return True
             W, b = pb.weights[l], pb.biases[l]
             node = Node(l + 1, node.X, node.T, node.dim, node.ncons, W @ H, W @ h + b,
-                        np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth)
+                        np.full(W.shape[0], -1, dtype=np.int8), done, node.rows, node.depth, node.ib)
 
     # -- the steps a backend provides ----------------------------------------------------------------
     def _enter(self, node: Node) -> None:
@@ -259,7 +260,7 @@ class Search:
         return True
 
     def _layer_reachable(self, node: Node, H: np.ndarray, h: np.ndarray, l: int) -> bool:
-        return self._reachable(node.X, H, h, l)
+        return self._reachable(node.X, H, h, l, node=node)
 
     def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node]) -> None:
         Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
@@ -272,8 +273,8 @@ class Search:
         rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
         rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
         d = node.depth + 1
-        a = Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d)
-        b = Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d)
+        a = Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d, node.ib)
+        b = Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d, node.ib)
         hint = self.problem.hint
         if hint is not None and float(node.Z[j] @ hint + node.z0[j]) <= 0:
             a, b = b, a  # the side holding the hint is explored first (the last pushed)
@@ -294,9 +295,9 @@ class Search:
         hL = sl * node.z0
         HU = su[:, None] * node.Z
         hU = su * node.z0 - np.where(und, su * lo, 0.0)
-        return self._reachable(node.X, HL, hL, node.layer, upper=(HU, hU))
+        return self._reachable(node.X, HL, hL, node.layer, upper=(HU, hU), node=node)
 
-    def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int, upper=None) -> bool:
+    def _reachable(self, X: np.ndarray, H: np.ndarray, h: np.ndarray, l: int, upper=None, node=None) -> bool:
         """Whether bounds leave the target reachable from the region (``False`` = prune).
 
         Symbolic interval propagation forward from layer ``l`` and back-substitution of the
@@ -321,18 +322,43 @@ class Search:
             eye = np.eye(y.shape[0])
             rows = np.vstack([eye, -eye[pos]])
             rhs = np.concatenate([np.where(pos, y, 0.0), -y[pos]])
-            lo, hi, lower = reach_bounds(X, H, h, HU, hU, *self._packed, l, rows, True)
-            if np.any(lo[pos] > y[pos] + slack[pos]) or np.any(hi[pos] < y[pos] - slack[pos]):
+            allowed = rhs + np.concatenate([slack, slack[pos]])
+            n_last = y.shape[0]
+
+            def reachable(los, his, lower) -> bool:
+                lo, hi = los[los.shape[0] - n_last:], his[his.shape[0] - n_last:]
+                if np.any(lo[pos] > y[pos] + slack[pos]) or np.any(hi[pos] < y[pos] - slack[pos]):
+                    return False
+                if np.any(lo[~pos] > slack[~pos]):
+                    return False
+                return not np.any(lower > allowed)
+
+            on_pre = True
+        else:
+            rows, rhs, segments = self._target_rows()
+            if rows.shape[0] == 0:
+                return True
+            allowed = rhs + tol * (1.0 + np.abs(rhs))
+
+            def reachable(los, his, lower) -> bool:
+                bad = lower > allowed
+                return any(not np.any(bad[a:b]) for a, b in segments)
+
+            on_pre = not pb.relus[pb.depth - 1]
+        args = (X, H, h, HU, hU, *self._packed)
+        cached = None if node is None else node.ib
+        if cached is not None and cached[0] <= l:
+            # ranges of an enclosing region are still sound here: try the cheap check first
+            start, los, his = cached
+            skip = int(sum(pb.weights[m].shape[0] for m in range(start, l)))
+            lower = backward_rows(*args, l, rows, on_pre, los, his, skip)
+            if not reachable(los[skip:], his[skip:], lower):
                 return False
-            if np.any(lo[~pos] > slack[~pos]):
-                return False
-            return not np.any(lower > rhs + np.concatenate([slack, slack[pos]]))
-        rows, rhs, segments = self._target_rows()
-        if rows.shape[0] == 0:
-            return True
-        _, _, lower = reach_bounds(X, H, h, HU, hU, *self._packed, l, rows, not pb.relus[pb.depth - 1])
-        bad = lower > rhs + tol * (1.0 + np.abs(rhs))
-        return any(not np.any(bad[a:b]) for a, b in segments)
+        los, his = forward_bounds(*args, l)
+        if node is not None:
+            node.ib = (l, los, his)
+        lower = backward_rows(*args, l, rows, on_pre, los, his, 0)
+        return reachable(los, his, lower)
 
     def _target_rows(self):
         """All disjuncts' rows (equalities as two inequalities), stacked, with their segments."""
