@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -322,3 +323,22 @@ def test_vertices_and_rays_of_a_preimage_ray():
     r = R[0] / np.linalg.norm(R[0])
     d = L.directions[:, 0] / np.linalg.norm(L.directions[:, 0])
     assert np.allclose(r, d)  # the ray runs along -e_3
+
+
+def test_projection_onto_a_real_local_preimage():
+    """HiGHS's QP can stop just outside its tolerance on such pieces; the wrapper retries and
+    verifies. Oracle: the projection of an inside point is itself, and of an outside point a
+    feasible point no farther than any sampled point of the piece."""
+    from preimage.analysis import load_data, local_preimage
+
+    X, _ = load_data("digits")
+    net = preimage.load(Path(__file__).resolve().parent.parent / "examples" / "models" / "digits_mlp.onnx")
+    box = Box(np.zeros(64), np.ones(64))
+    for i in range(3):
+        P = local_preimage(net, X[i], 1, box).polyhedron
+        assert P.distance(X[i]) <= 1e-6
+        q = X[i + 10]
+        p = P.project(q)
+        assert P.contains(p, tol=1e-6)
+        S = P.sample(200, seed=i)
+        assert np.linalg.norm(p - q) <= np.linalg.norm(S - q, axis=1).min() + 1e-7

@@ -464,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     register_figures(sub)
 
+    from .analysis.cli import register as register_analysis
+
+    register_analysis(sub)
+
     p = sub.add_parser("resume", help="continue an interrupted run from its result file or checkpoint")
     p.add_argument("result")
     engine_options(p)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -36,12 +36,23 @@ from ..polyhedra import AffineMap, Box, Piece, Polyhedron
 from ..polyhedra import solver
 from . import check_data, unit_box
 
-__all__ = ["local_preimage", "class_mixing", "LayerMixing", "MixingReport", "plot_mixing"]
+__all__ = ["local_preimage", "class_mixing", "LayerMixing", "MixingReport", "plot_mixing", "PieceProgram",
+           "piece_dim", "nearest_in_set", "resolve_domain"]
 
 log = logging.getLogger(__name__)
 
 #: Rows per block when pairs of activities are compared (bounds the temporary memory).
-_PAIR_BLOCK_ELEMENTS = 1 << 22
+_PAIR_BLOCK_ELEMENTS = 1 << 21
+
+
+def _freeze(obj) -> None:
+    """Mark the arrays of a result dataclass read-only (also those inside dict fields)."""
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        items = value.values() if isinstance(value, dict) else [value]
+        for v in items:
+            if isinstance(v, np.ndarray):
+                v.setflags(write=False)
 
 
 def _check_network(net) -> Network:
@@ -400,6 +411,9 @@ class LayerMixing:
     qps: int = 0
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        _freeze(self)
+
     @property
     def mixed_examples(self) -> np.ndarray:
         """Indices of the examples that share their activity with one of another class."""
@@ -457,6 +471,9 @@ class MixingReport:
     domain: str
     seconds: float = 0.0
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _freeze(self)
 
     def __getitem__(self, layer: int) -> LayerMixing:
         for lm in self.layers:

@@ -33,7 +33,7 @@ from ..errors import AmbiguousGeometryError, InvalidInputError, SolverError
 from ..network import Network
 from ..polyhedra import Box, Polyhedron
 from . import image_shape as _image_shape
-from .mixing import PieceProgram, _check_network, _figure, local_preimage, resolve_domain
+from .mixing import PieceProgram, _check_network, _figure, _freeze, local_preimage, resolve_domain
 
 __all__ = [
     "REGULARISERS",
@@ -142,6 +142,9 @@ class NaturalPreimage:
     rejected: int = 0
     seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        _freeze(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.layer, "regulariser": self.regulariser, "value": self.value,
@@ -247,7 +250,10 @@ def natural_preimage(
         from ..engine.api import preimage as engine_preimage
         from ..engine.targets import Activity
 
-        res = engine_preimage(net, Activity(y), layer=k, domain=dom, time_limit=time_limit, max_pieces=max_pieces)
+        # near=x: the search explores x's side of every split first, so under a budget the
+        # pieces found are those around the example
+        res = engine_preimage(net, Activity(y), layer=k, domain=dom, time_limit=time_limit, max_pieces=max_pieces,
+                              near=x)
         complete, stopped_by = res.complete, res.stopped_by
         for piece in res.set:
             if piece.pattern is not None and np.array_equal(piece.pattern, local.pattern):
@@ -290,6 +296,9 @@ class GradientInversion:
     steps: int
     weight: float
     seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        _freeze(self)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -392,6 +401,9 @@ class InversionComparison:
     gradient: tuple[GradientInversion, ...]
     image_shape: tuple[int, int, int]
     info: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _freeze(self)
 
     @property
     def layers(self) -> tuple[int, ...]:

@@ -24,7 +24,7 @@ from ..engine.result import PreimageResult
 from ..errors import InvalidInputError
 from ..network import AffineLayer, Network
 from . import check_data
-from .mixing import _check_network, _figure
+from .mixing import _check_network, _figure, _freeze
 
 __all__ = [
     "truncate",
@@ -184,6 +184,9 @@ class RegionStats:
     seed: int | None
     info: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        _freeze(self)
+
     def table(self) -> list[dict[str, Any]]:
         rows = []
         for name in self.models:
@@ -242,7 +245,10 @@ def region_counts(
     elif isinstance(models, Mapping):
         named = dict(models)
     else:
-        named = {(m.name or f"model{i}") if isinstance(m, Network) else f"model{i}": m for i, m in enumerate(models)}
+        named = {}
+        for i, m in enumerate(models):
+            base = (m.name if isinstance(m, Network) else "") or f"model{i}"
+            named[base if base not in named else f"{base}#{i}"] = m
     if not named:
         raise InvalidInputError("models is empty: give at least one network")
     for name, net in named.items():
@@ -304,7 +310,7 @@ def plot_slice_regions(result: PreimageResult, ax=None, out=None, *, seed: int =
         polys.append(V[np.argsort(np.arctan2(V[:, 1] - c[1], V[:, 0] - c[0]))])
     rng = np.random.default_rng(seed)
     colours = rng.random((len(polys), 3)) * 0.6 + 0.35
-    coll = PolyCollection(polys, facecolors=colours, edgecolors="k", linewidths=0.2)
+    coll = PolyCollection(polys, facecolors=colours, edgecolors="k", linewidths=0.3 if len(polys) < 500 else 0.05)
     artists: list = [ax.add_collection(coll)]
     if points:
         artists.append(ax.scatter([0, 1, 0], [0, 0, 1], c="red", s=18, zorder=3))

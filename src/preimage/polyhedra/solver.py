@@ -398,7 +398,31 @@ def minimize_quadratic(
     c = np.asarray(c, dtype=np.float64).reshape(-1)
     if A is None:
         A, b = np.zeros((0, n)), np.zeros(0)
+    definite = bool(eig.size and eig.min() > tolerances.RANK_RELATIVE * max(1.0, abs(eig).max()))
+    try:
+        res = _qp_once(Q, c, A, b, C, d, lower, upper, n, tolerances.SOLVER_FEASIBILITY)
+    except SolverError:
+        res = None
+    if res is not None and (res.status == "optimal" or (res.status == "unbounded" and not definite)):
+        if res.status == "unbounded" or _qp_feasible(res.x, A, b, C, d, lower, upper, tolerances.CONTAINS):
+            return res
+    if res is not None and res.status == "infeasible" and not is_feasible(A, b, C, d, lower, upper):
+        return res
+    # HiGHS's QP solver sometimes stops just outside its feasibility tolerance ("Solve error")
+    # or misreports a convex QP over a non-empty set: solve again with a looser tolerance and
+    # accept the answer only if it satisfies the constraints within CONTAINS
+    res = _qp_once(Q, c, A, b, C, d, lower, upper, n, tolerances.CONTAINS / 10, presolve=True)
+    if res.status == "optimal" and _qp_feasible(res.x, A, b, C, d, lower, upper, tolerances.CONTAINS):
+        return res
+    raise SolverError(f"HiGHS could not solve the QP reliably (status {res.status!r} after a retry)")
+
+
+def _qp_once(Q, c, A, b, C, d, lower, upper, n, feas_tol, presolve: bool = False) -> LPResult:
+    hs = _highspy()
     lp = LinearProgram(A, b, C, d, lower, upper, n=n)
+    lp._h.setOptionValue("primal_feasibility_tolerance", float(feas_tol))
+    if presolve:
+        lp._h.setOptionValue("presolve", "on")
     lp._set_cost(c)
     low = np.tril(Q)
     # HiGHS wants the lower triangle column-wise
@@ -417,3 +441,23 @@ def minimize_quadratic(
         return LPResult(status, None, -np.inf if status == "unbounded" else np.nan)
     x = np.array(lp._h.getSolution().col_value, dtype=np.float64)
     return LPResult("optimal", x, float(0.5 * x @ Q @ x + c @ x))
+
+
+def _qp_feasible(x, A, b, C, d, lower, upper, tol: float) -> bool:
+    """Whether ``x`` satisfies the constraints within ``tol`` (scaled by the row norms)."""
+    if x is None or not np.all(np.isfinite(x)):
+        return False
+    A = np.asarray(A, dtype=np.float64).reshape(-1, x.shape[0])
+    ok = True
+    if A.shape[0]:
+        norms = np.maximum(np.linalg.norm(A, axis=1), 1.0)
+        ok &= bool(np.all(A @ x - np.asarray(b, dtype=np.float64) <= tol * norms))
+    if C is not None and np.size(C):
+        C = np.asarray(C, dtype=np.float64).reshape(-1, x.shape[0])
+        norms = np.maximum(np.linalg.norm(C, axis=1), 1.0)
+        ok &= bool(np.all(np.abs(C @ x - np.asarray(d, dtype=np.float64)) <= tol * norms))
+    if lower is not None:
+        ok &= bool(np.all(x >= np.asarray(lower, dtype=np.float64) - tol))
+    if upper is not None:
+        ok &= bool(np.all(x <= np.asarray(upper, dtype=np.float64) + tol))
+    return ok
