@@ -33,11 +33,22 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 import numpy as np
-import scipy.fft as _fft
 
 from .. import tolerances
 from .._validation import as_float_array, describe, readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
+
+
+class _LazyFFT:
+    """``scipy.fft``, imported on first use (keeps the command line's start-up short)."""
+
+    def __getattr__(self, name: str):
+        import scipy.fft
+
+        return getattr(scipy.fft, name)
+
+
+_fft = _LazyFFT()
 
 __all__ = [
     "CirculantLayer",
