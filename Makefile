@@ -6,12 +6,14 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean help
+.PHONY: demo test bench bench-all figures clean help
 
 help:
 	@echo "make demo   - run the demonstration (writes demo_out/)"
 	@echo "make test   - run the test suite"
-	@echo "make bench  - run the benchmarks (writes benchmarks/results/)"
+	@echo "make bench  - run the quick benchmarks (writes benchmarks/results/)"
+	@echo "make bench-all - also the 186 ACAS Xu instances and the relucent comparison"
+	@echo "make figures - regenerate the papers' figures into figs/"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +30,15 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
+	$(BIN)/python benchmarks/bench_enumeration.py
+	$(BIN)/python benchmarks/bench_conv.py
+
+bench-all: bench
+	$(BIN)/python benchmarks/bench_acasxu.py
+	$(BIN)/python benchmarks/bench_regions.py
+
+figures: $(STAMP)
+	$(BIN)/preimage figures --out figs
 
 clean:
-	rm -rf $(VENV) demo_out .pytest_cache .hypothesis
+	rm -rf $(VENV) demo_out figs .pytest_cache .hypothesis
