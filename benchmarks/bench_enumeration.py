@@ -29,7 +29,6 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
 
 import preimage  # noqa: E402
 from preimage.specs import load_vnnlib  # noqa: E402

@@ -144,7 +144,6 @@ def engine_example(out: Path) -> dict:
     spec1 = preimage.load_vnnlib(root / "vnnlib" / "prop_1.vnnlib")
     box = spec1.cases[0].domain
     x = box.center
-    sess = ort.InferenceSession(str(acas), providers=["CPUExecutionProvider"])
     results = {}
     y = net.activations(x, layer=1)
     res = preimage.preimage(net, preimage.Activity(y), layer=1, domain=box)

@@ -22,7 +22,6 @@ from preimage.analysis import (
     truncate,
 )
 
-from oracles import numpy_forward
 from test_analysis_mixing import MODELS, ROOT, specs_of
 
 

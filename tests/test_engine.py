@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import preimage
 from preimage import Activity, AffineSubspace, Box, InvalidInputError, Polyhedron
 
-from oracles import numpy_forward, relu
+from oracles import numpy_forward
 
 
 def random_net(rng, widths, scale=1.0):

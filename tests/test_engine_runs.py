@@ -11,7 +11,7 @@ import onnxruntime as ort
 import pytest
 
 import preimage
-from preimage import Activity, Box, InvalidInputError
+from preimage import Activity, InvalidInputError
 from preimage.cli import main
 from preimage.specs import load_vnnlib
 
@@ -201,11 +201,15 @@ def test_exact_search_finds_counterexample_without_falsification(acasxu):
 
 
 def test_verify_bad_input(acasxu, acas):
-    net = acas("1_1")
-    bad = acasxu / "vnnlib" / "prop_1.vnnlib"
+    prop = acasxu / "vnnlib" / "prop_1.vnnlib"
     other = preimage.Network.from_arrays([(np.ones((5, 3)), np.zeros(5)), (np.ones((5, 5)), np.zeros(5), False)])
     with pytest.raises(InvalidInputError, match="spec has 5 inputs"):
-        preimage.verify(other, bad)
+        preimage.verify(other, prop)
+    wide = preimage.Network.from_arrays([(np.ones((4, 5)), np.zeros(4)), (np.ones((3, 4)), np.zeros(3), False)])
+    with pytest.raises(InvalidInputError, match="spec has 5 outputs"):
+        preimage.verify(wide, prop)
+    with pytest.raises(InvalidInputError, match="does not exist"):
+        preimage.verify(acas("1_1"), acasxu / "vnnlib" / "missing.vnnlib")
 
 
 # -- command line ------------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ the last line of stdout. Errors from the library print one line to stderr and ex
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 from pathlib import Path
@@ -15,6 +14,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._cli_common import console as _console
+from ._cli_common import emit_json as _emit_json
 from .errors import InvalidInputError, PreimageError
 
 __all__ = ["main"]
@@ -23,25 +24,10 @@ log = logging.getLogger("preimage.cli")
 
 
 # -- helpers ---------------------------------------------------------------------------------------
-def _console(quiet: bool = False):
-    from rich.console import Console
-
-    return Console(quiet=quiet, highlight=False, soft_wrap=True)
 
 
-def _emit_json(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, default=_jsonable) + "\n")
-    sys.stdout.flush()
 
 
-def _jsonable(value: Any):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _parse_vector(text: str, name: str) -> np.ndarray:

@@ -17,13 +17,13 @@ draws the picture grid. With ``--json`` the last line of stdout is one JSON obje
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from typing import Any
 
 import numpy as np
 
+from .._cli_common import console as _console
+from .._cli_common import emit_json as _emit_json
 from ..errors import InvalidInputError
 
 __all__ = ["register", "run_mixing", "run_invert"]
@@ -72,24 +72,10 @@ def _data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--split", default="test", choices=["test", "train", "all"], help="digits split (default test)")
 
 
-def _console():
-    from rich.console import Console
-
-    # a pipe gets a wide console, so that the tables are not squeezed to 80 columns
-    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 
 
-def _emit_json(obj: dict) -> None:
-    sys.stdout.write(json.dumps(obj, default=_jsonable) + "\n")
-    sys.stdout.flush()
 
 
-def _jsonable(value: Any):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _ints(text: str, name: str) -> list[int]:

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from .._cli_common import jsonable as _jsonable
 from ..errors import AmbiguousGeometryError, InvalidInputError
 
 __all__ = ["register", "run_cones"]
@@ -81,12 +82,6 @@ def _parse_ints(text: str, name: str) -> tuple[int, ...]:
     return tuple(int(v) for v in vals)
 
 
-def _jsonable(value: Any):
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (np.floating, np.integer, np.bool_)):
-        return value.item()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _clean(value: Any) -> Any:

@@ -9,7 +9,7 @@ domain in ``u``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+
 
 import numpy as np
 

@@ -76,7 +76,7 @@ def from_torch(module, input_shape: Sequence[int], *, check: bool = True, n_chec
         with torch.no_grad():
             ref = module(torch.as_tensor(X, dtype=next((p.dtype for p in module.parameters()), torch.float32)))
         ref_np = ref.detach().cpu().double().numpy().reshape(n_check, -1)
-        compare_with_reference(net.forward(X.reshape(n_check, -1)), ref_np, f"the PyTorch module's forward pass")
+        compare_with_reference(net.forward(X.reshape(n_check, -1)), ref_np, "the PyTorch module's forward pass")
     return net
 
 

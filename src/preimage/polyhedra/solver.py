@@ -385,7 +385,6 @@ def minimize_quadratic(
     >>> (res.x.round(6) + 0.0).tolist()   # projection of (1, 2) onto x + y <= 1
     [0.0, 1.0]
     """
-    hs = _highspy()
     Q = np.asarray(Q, dtype=np.float64)
     n = Q.shape[0]
     if Q.ndim != 2 or Q.shape != (n, n):
