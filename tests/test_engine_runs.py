@@ -260,9 +260,19 @@ def test_cli_regions_through_points(tmp_path, capsys):
     assert res["pieces"] == len(direct.set) > 1
 
 
-def test_cli_activity_needs_a_domain(acasxu, capsys):
+def test_cli_activity_default_domain_and_regions_needs_one(acasxu, tmp_path, capsys):
     model = str(acasxu / "onnx" / "ACASXU_run2a_2_3_batch_2000.onnx")
-    assert main(["activity", model, "--input", "0,0,0,0,0", "--layer", "2"]) == 2
+    x = np.array([0.1, 0.0, 0.0, 0.2, -0.1])
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "r.npz"
+    # the form: no domain option -> the box x ± 1
+    assert main(["activity", model, "--input", str(tmp_path / "x.npy"), "--layer", "1", "--out", str(out),
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    S = preimage.load_geometry(out)
+    assert res["complete"] and S.contains(x)
+    assert preimage.Box(x - 1, x + 1).contains(S.sample(20, seed=0)).all()
+    assert main(["regions", model]) == 2
     assert "bounded domain" in capsys.readouterr().err
 
 

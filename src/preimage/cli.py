@@ -22,6 +22,9 @@ __all__ = ["main"]
 
 log = logging.getLogger("preimage.cli")
 
+#: the domain of `preimage activity` when none is given: the box x ± 1
+DEFAULT_ACTIVITY_RADIUS = 1.0
+
 
 # -- helpers ---------------------------------------------------------------------------------------
 
@@ -272,8 +275,11 @@ def _domain_from_args(args, net, x=None):
         lo = np.full(n, lo[0]) if lo.size == 1 else lo
         hi = np.full(n, hi[0]) if hi.size == 1 else hi
         return Box(lo, hi)
-    if getattr(args, "radius", None) is not None and x is not None:
-        return Box(x - args.radius, x + args.radius)
+    if x is not None:  # activity preimages: the box x ± radius (default 1)
+        radius = DEFAULT_ACTIVITY_RADIUS if getattr(args, "radius", None) is None else args.radius
+        if not radius > 0:
+            raise InvalidInputError(f"--radius must be positive, got {radius}")
+        return Box(x - radius, x + radius)
     raise InvalidInputError("give a bounded domain: --box LO,HI, --domain FILE (.npz/.json/.vnnlib)"
                             + (" or --radius R around the input" if x is not None else ""))
 
@@ -430,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model")
     p.add_argument("--input", required=True, help="the input x (comma-separated or .npy)")
     p.add_argument("--layer", type=int, required=True, help="layer K (1 = first affine layer)")
-    p.add_argument("--radius", type=float, default=None, help="domain: the box x ± R")
+    p.add_argument("--radius", type=float, default=None,
+                   help=f"domain: the box x ± R (the default domain, with R = {DEFAULT_ACTIVITY_RADIUS:g})")
     domain_options(p)
     engine_options(p)
     p.set_defaults(func=cmd_activity)
