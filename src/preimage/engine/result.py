@@ -83,6 +83,8 @@ def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: 
     big_b[own_pos] = rows_b
     readonly(big_A)
     readonly(big_b)
+    if starts[-1] == 0:  # no rows at all (e.g. no equalities): one shared empty block
+        return [(big_A, big_b)] * P
     return [(big_A[starts[i]:starts[i + 1]], big_b[starts[i]:starts[i + 1]]) for i in range(P)]
 
 
@@ -114,8 +116,13 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
             c0 = h - M @ chart.x0
         readonly(M)
         readonly(c0)
-        maps = [AffineMap._trusted(M[i], c0[i]) for i in range(len(raws))]
-    return [Piece._trusted(Polyhedron._trusted(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), raws[i].pattern, maps[i])
+        maps = [AffineMap._from_views(M[i], c0[i]) for i in range(len(raws))]
+    lengths = {r.pattern.shape[0] for r in raws}
+    if len(lengths) == 1:  # one read-only matrix of patterns; each piece gets a row
+        patterns = readonly(np.array([r.pattern for r in raws], dtype=bool).reshape(len(raws), -1))
+    else:
+        patterns = [readonly(np.array(r.pattern, dtype=bool)) for r in raws]
+    return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i])
             for i in range(len(raws))]
 
 

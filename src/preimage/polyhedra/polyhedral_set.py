@@ -43,6 +43,14 @@ class AffineMap:
         object.__setattr__(obj, "c", readonly(c))
         return obj
 
+    @classmethod
+    def _from_views(cls, M: np.ndarray, c: np.ndarray) -> "AffineMap":
+        """:meth:`_trusted` for arrays that are already read-only."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "M", M)
+        object.__setattr__(obj, "c", c)
+        return obj
+
     @property
     def in_dim(self) -> int:
         return int(self.M.shape[1])
@@ -98,6 +106,15 @@ class Piece:
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
         object.__setattr__(obj, "pattern", None if pattern is None else readonly(np.asarray(pattern, dtype=bool)))
+        object.__setattr__(obj, "affine_map", affine_map)
+        return obj
+
+    @classmethod
+    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> "Piece":
+        """:meth:`_trusted` for a pattern that is already a read-only boolean array."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "polyhedron", polyhedron)
+        object.__setattr__(obj, "pattern", pattern)
         object.__setattr__(obj, "affine_map", affine_map)
         return obj
 

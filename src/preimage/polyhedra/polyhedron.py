@@ -127,6 +127,17 @@ class Polyhedron:
         return obj
 
     @classmethod
+    def _from_views(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> "Polyhedron":
+        """:meth:`_trusted` for arrays that are already read-only (views of a read-only base)."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "A", A)
+        object.__setattr__(obj, "b", b)
+        object.__setattr__(obj, "C", C)
+        object.__setattr__(obj, "d", d)
+        object.__setattr__(obj, "_cache", {})
+        return obj
+
+    @classmethod
     def universe(cls, n: int) -> "Polyhedron":
         """All of ``Rⁿ`` (no constraints)."""
         return cls(np.zeros((0, n)), np.zeros(0))
