@@ -164,24 +164,9 @@ class LPSearch(Search):
         return -1, None, None
 
     def _split_lp(self, node: Node, j: int, x_neg: np.ndarray, x_pos: np.ndarray, stack: list[Node]) -> None:
-        """Both children are non-empty: the neuron takes both signs on the region."""
-        self.stats.splits += 1
-        neg = node.dec.copy()
-        neg[j] = 0
-        pos = node.dec.copy()
-        pos[j] = 1
-        rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
-        rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
-        d = node.depth + 1
-        a = Node(node.layer, x_neg[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, neg,
-                 node.done, rows_neg, d)
-        b = Node(node.layer, x_pos[None, :], node.T, node.dim, node.ncons + 1, node.Z, node.z0, pos,
-                 node.done, rows_pos, d)
-        hint = self.problem.hint
-        if hint is not None and float(node.Z[j] @ hint + node.z0[j]) <= 0:
-            a, b = b, a  # the side holding the hint is explored first (the last pushed)
-        stack.append(a)
-        stack.append(b)
+        """Both children are non-empty: the neuron takes both signs on the region (each keeps a
+        point of its own side as its hint for the next LPs)."""
+        self._push_children(node, j, (x_neg[None, :], node.T), (x_pos[None, :], node.T), stack)
 
     def _reachable_box(self, H: np.ndarray, h: np.ndarray, l: int) -> bool:
         from .bounds import propagate

@@ -264,22 +264,24 @@ class Search:
 
     def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node]) -> None:
         Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
+        self._push_children(node, j, (Xa, Ta), (Xb, Tb), stack)
+
+    def _push_children(self, node: Node, j: int, neg_geom: tuple, pos_geom: tuple, stack: list[Node]) -> None:
+        """Push the two children of a split on neuron ``j`` (``z_j <= 0`` and ``z_j >= 0``),
+        each with its geometry ``(X, T)``, decision and cutting row; the side holding the
+        problem's hint is pushed last, so it is explored first."""
         self.stats.splits += 1
-        ncons = node.ncons + 1  # the cut used constraint slot node.ncons
-        neg = node.dec.copy()
-        neg[j] = 0
-        pos = node.dec.copy()
-        pos[j] = 1
-        rows_neg = _Rows(node.rows, node.Z[j].copy(), float(node.z0[j]))
-        rows_pos = _Rows(node.rows, -node.Z[j], -float(node.z0[j]))
-        d = node.depth + 1
-        a = Node(node.layer, Xa, Ta, node.dim, ncons, node.Z, node.z0, neg, node.done, rows_neg, d, node.ib)
-        b = Node(node.layer, Xb, Tb, node.dim, ncons, node.Z, node.z0, pos, node.done, rows_pos, d, node.ib)
+        children = []
+        for (X, T), decision, sign in ((neg_geom, 0, 1.0), (pos_geom, 1, -1.0)):
+            dec = node.dec.copy()
+            dec[j] = decision
+            rows = _Rows(node.rows, sign * node.Z[j], sign * float(node.z0[j]))
+            children.append(Node(node.layer, X, T, node.dim, node.ncons + 1, node.Z, node.z0, dec, node.done,
+                                 rows, node.depth + 1, node.ib))
         hint = self.problem.hint
         if hint is not None and float(node.Z[j] @ hint + node.z0[j]) <= 0:
-            a, b = b, a  # the side holding the hint is explored first (the last pushed)
-        stack.append(a)
-        stack.append(b)
+            children.reverse()
+        stack.extend(children)
 
     # -- target -------------------------------------------------------------------------------------
     def _reachable_partial(self, node: Node, S: np.ndarray) -> bool:
