@@ -68,8 +68,11 @@ def test_interrupt_keeps_pieces(small_problem, tmp_path, monkeypatch):
     """A Ctrl-C in the middle of the compiled walk returns the pieces found and a checkpoint."""
     from preimage.engine.fast_regions import FastRegionSearch
 
+    from preimage.engine import runner
+
     net, box = small_problem
     monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)
+    monkeypatch.setattr(runner, "PROGRESS_SECONDS", 0.0)  # report between every two chunks
     calls = {"n": 0}
 
     def progress(stats):

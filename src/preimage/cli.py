@@ -18,7 +18,14 @@ from ._cli_common import console as _console
 from ._cli_common import emit_json as _emit_json
 from .errors import InvalidInputError, PreimageError
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_OK", "EXIT_ERROR", "EXIT_BAD_INPUT", "EXIT_BUDGET", "EXIT_INTERRUPTED"]
+
+#: exit codes of every subcommand (the table is in the README)
+EXIT_OK = 0           # done: the answer is complete
+EXIT_ERROR = 1        # an unexpected internal error (a bug: please report it)
+EXIT_BAD_INPUT = 2    # bad input or a library error: one line on stderr, nothing computed
+EXIT_BUDGET = 3       # stopped by --timeout / --max-pieces: what was found is saved, `preimage resume` continues
+EXIT_INTERRUPTED = 130  # stopped by SIGINT (Ctrl-C) or SIGTERM: what was found is saved, `preimage resume` continues
 
 log = logging.getLogger("preimage.cli")
 
@@ -285,7 +292,7 @@ def _domain_from_args(args, net, x=None):
 
 
 def _engine_kwargs(args) -> dict:
-    kw = {"time_limit": args.timeout, "workers": args.workers}
+    kw = {"time_limit": args.timeout, "workers": args.workers, "checkpoint": args.checkpoint or None}
     if args.scheduler:
         kw["scheduler"] = args.scheduler
     return kw
@@ -293,6 +300,18 @@ def _engine_kwargs(args) -> dict:
 
 def _summary_stats(stats) -> dict:
     return stats.as_dict()
+
+
+def _stop_code(stopped_by: str | None) -> int:
+    """The exit code of a run that stopped with ``stopped_by`` (``None``: complete)."""
+    if stopped_by is None:
+        return EXIT_OK
+    return EXIT_INTERRUPTED if stopped_by == "interrupt" else EXIT_BUDGET
+
+
+def _resume_hint(path: str | None) -> None:
+    if path:
+        sys.stderr.write(f"checkpoint saved; continue with: preimage resume {path}\n")
 
 
 def cmd_reach(args) -> int:
@@ -303,12 +322,18 @@ def cmd_reach(args) -> int:
     spec = load_vnnlib(args.spec)
     with _Progress(args.quiet or args.json, "reach") as prog:
         v = verify(net, spec, progress=prog, **_engine_kwargs(args))
+    return _report_verdict(args, v)
+
+
+def _report_verdict(args, v) -> int:
     out = {"status": v.status, "counterexample": None if v.counterexample is None else v.counterexample.tolist(),
            "time_s": round(v.stats.seconds, 6), "pieces": v.stats.pieces, "nodes": v.stats.nodes,
-           "lps": v.stats.lps, "output": None if v.output is None else v.output.tolist(), "reason": v.reason}
+           "lps": v.stats.lps, "output": None if v.output is None else v.output.tolist(), "reason": v.reason,
+           "stopped_by": v.stopped_by, "checkpoint": v.frontier_path}
+    _resume_hint(v.frontier_path)
     if args.json:
         _emit_json(out)
-        return 0
+        return _stop_code(v.stopped_by)
     con = _console()
     con.print(f"[bold]{v.status}[/bold]  ({v.stats.seconds:.2f} s, {v.stats.nodes} nodes, {v.stats.pieces} pieces)")
     if v.counterexample is not None:
@@ -316,7 +341,7 @@ def cmd_reach(args) -> int:
         con.print(f"  output f(x)     = {np.array2string(v.output, precision=6)}")
     if v.reason:
         con.print(f"  {v.reason}")
-    return 0
+    return _stop_code(v.stopped_by)
 
 
 def _report_result(args, res, what: str) -> int:
@@ -324,18 +349,17 @@ def _report_result(args, res, what: str) -> int:
            "layer": res.layer, "stats": _summary_stats(res.stats), "saved": args.out,
            "checkpoint": res.frontier_path,
            "dims": sorted({int(p.polyhedron.dim) for p in res.set}) if getattr(args, "dims", False) else None}
+    _resume_hint(res.frontier_path)
     if args.json:
         _emit_json(out)
-        return 0
+        return _stop_code(res.stopped_by)
     con = _console()
     state = "complete" if res.complete else f"[bold red]incomplete[/bold red] (stopped by {res.stopped_by})"
     con.print(f"[bold]{what}[/bold]: {len(res.set)} pieces, {state}, {res.stats.seconds:.2f} s, "
               f"{res.stats.nodes} nodes, {res.stats.lps} LPs")
     if args.out:
         con.print(f"  saved to {args.out}")
-    if res.frontier_path:
-        con.print(f"  resume with: preimage resume {res.frontier_path}")
-    return 0
+    return _stop_code(res.stopped_by)
 
 
 def cmd_activity(args) -> int:
@@ -372,11 +396,17 @@ def cmd_regions(args) -> int:
 
 def cmd_resume(args) -> int:
     from .engine.api import resume
+    from .engine.result import Verdict
 
     with _Progress(args.quiet or args.json, "resume") as prog:
         res = resume(args.result, progress=prog, time_limit=args.timeout, workers=args.workers,
-                     scheduler=args.scheduler or None)
-    args.out = str(args.result)
+                     scheduler=args.scheduler or None, max_pieces=args.max_pieces)
+    if isinstance(res, Verdict):
+        return _report_verdict(args, res)
+    saved = str(args.result)
+    if saved.endswith(".checkpoint"):
+        saved = saved[: -len(".checkpoint")]
+    args.out = saved if Path(saved).suffix in (".npz", ".json") and Path(saved).exists() else None
     return _report_result(args, res, "resumed run")
 
 
@@ -416,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--timeout", type=float, default=None, help="time budget in seconds")
         p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
         p.add_argument("--scheduler", default="", help="address of a Dask scheduler to run on")
+        p.add_argument("--checkpoint", default="",
+                       help="where a stopped run saves its state (default: next to --out, else a temp file)")
         p.add_argument("--quiet", action="store_true", help="no progress display")
         p.add_argument("--json", action="store_true", help="print one JSON object (last line of stdout)")
 
@@ -462,26 +494,49 @@ def build_parser() -> argparse.ArgumentParser:
     register_analysis(sub)
 
     p = sub.add_parser("resume", help="continue an interrupted run from its result file or checkpoint")
-    p.add_argument("result")
+    p.add_argument("result", help="the checkpoint of a stopped run, or its --out result file")
+    p.add_argument("--max-pieces", type=int, default=None,
+                   help="stop once the result holds this many pieces (those found before included)")
     engine_options(p)
     p.set_defaults(func=cmd_resume)
     return parser
 
 
+def _sigterm_as_interrupt(signum, frame) -> None:  # noqa: ARG001 - the signal API
+    raise KeyboardInterrupt("SIGTERM")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``EXIT_*``).
+
+    While the engine works it handles SIGINT and SIGTERM itself (the run stops at the next
+    node, saves its checkpoint and result, and the command exits with ``EXIT_INTERRUPTED``);
+    outside a run both end the command with the same code.
+    """
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         return func(args)
     except PreimageError as exc:
         sys.stderr.write(f"preimage {args.command}: error: {exc}\n")
-        return 2
+        result = getattr(exc, "result", None)  # e.g. every Dask worker lost: what was found is saved
+        _resume_hint(getattr(result, "frontier_path", None))
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write(f"preimage {args.command}: interrupted\n")
-        return 130
+        return EXIT_INTERRUPTED
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

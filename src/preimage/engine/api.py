@@ -81,34 +81,84 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
     return problems
 
 
-def _default_workers(workers):
-    return 1 if workers is None else int(workers)
+def _budgets(time_limit, max_pieces, workers, scheduler) -> tuple[float | None, int | None, int]:
+    """Check the run options before any work (clear errors naming the argument)."""
+    if time_limit is not None:
+        try:
+            t = float(time_limit)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"time_limit must be a number of seconds or None, got {time_limit!r}") from None
+        if not np.isfinite(t) or t < 0:
+            raise InvalidInputError(f"time_limit must be a finite number of seconds >= 0 (or None), got {time_limit!r}")
+        time_limit = t
+    if max_pieces is not None:
+        if isinstance(max_pieces, bool) or not isinstance(max_pieces, (int, np.integer)) or max_pieces < 1:
+            raise InvalidInputError(f"max_pieces must be a whole number >= 1 (or None), got {max_pieces!r}")
+        max_pieces = int(max_pieces)
+    if workers is None:
+        workers = 1
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InvalidInputError(f"workers must be a whole number >= 1, got {workers!r}")
+    if scheduler is not None and not isinstance(scheduler, str) and not hasattr(scheduler, "get_executor") \
+            and not hasattr(scheduler, "submit"):
+        raise InvalidInputError("scheduler must be a dask distributed Client, its address, or an Executor, "
+                                f"got {type(scheduler).__name__}")
+    if isinstance(scheduler, str) and not scheduler.strip():
+        raise InvalidInputError("scheduler must be a Dask address like 'tcp://host:8786', got an empty string")
+    return time_limit, max_pieces, int(workers)
 
 
-def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint) -> PreimageResult:
-    with _blas_single_thread():
-        return _execute_inner(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
-                              scheduler=scheduler, progress=progress, out=out, checkpoint=checkpoint)
-
-
-def _execute_inner(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint):
-    stream = PieceStream(out, state.problems) if out else None
+def _writable(path, what: str) -> None:
+    """Fail early when ``path`` cannot be written (its folder is created if missing)."""
+    if path is None:
+        return
+    folder = Path(path).expanduser().resolve().parent
     try:
-        state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=_default_workers(workers),
-                            scheduler=scheduler, progress=progress,
-                            on_piece=stream.add if stream is not None else None)
-    finally:
-        if stream is not None:
-            stream.flush()
-    ckpt = None
-    if reason is not None:
-        path = checkpoint or (str(out) + ".checkpoint" if out else None)
-        if path:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"{what} {str(path)!r}: cannot create its folder ({exc.strerror})") from None
+    if not os.access(folder, os.W_OK):
+        raise InvalidInputError(f"{what} {str(path)!r}: its folder {str(folder)!r} is not writable")
+
+
+def _default_checkpoint(kind: str) -> str:
+    """Where a stopped run's checkpoint goes when the caller named no place (a new temp file)."""
+    import tempfile
+
+    fd, path = tempfile.mkstemp(prefix=f"preimage-{kind}-", suffix=".checkpoint")
+    os.close(fd)
+    return path
+
+
+def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint):
+    from .runner import WorkersLostError
+
+    with _blas_single_thread():
+        stream = PieceStream(out, state.problems) if out else None
+        try:
+            state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
+                                scheduler=scheduler, progress=progress,
+                                on_piece=stream.add if stream is not None else None)
+        finally:
+            if stream is not None:
+                stream.flush()
+        ckpt = None
+        if reason is not None and reason != "found":
+            # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
+            path = checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None) \
+                or _default_checkpoint(state.kind)
             ckpt = save_checkpoint(state, path)
             log.info("run stopped (%s); checkpoint saved to %s", reason, ckpt)
-    result = _result(state, reason, ckpt)
-    if stream is not None:
-        stream.finish(result.set, complete=result.complete)
+        if state.kind == "verify":
+            result = _verdict(state, reason, ckpt)
+        else:
+            result = _result(state, reason, ckpt)
+            if stream is not None:
+                stream.finish(result.set, complete=result.complete)
+    if reason == "workers_lost":
+        raise WorkersLostError(
+            f"every worker of the Dask cluster is gone; {len(state.pieces)} pieces found so far are kept, "
+            f"and the checkpoint {ckpt} can be finished locally with preimage.resume", result)
     return result
 
 
@@ -195,6 +245,9 @@ def preimage(
     True
     """
     net = _check_network(net)
+    time_limit, max_pieces, workers = _budgets(time_limit, max_pieces, workers, scheduler)
+    _writable(out, "out")
+    _writable(checkpoint, "checkpoint")
     tgt = normalize_target(target, net, layer)
     origin = None
     if tgt.activity is None and len(tgt.polyhedra) > 1:
@@ -229,6 +282,9 @@ def linear_regions(
     and checkpoints work as in :func:`preimage`.
     """
     net = _check_network(net)
+    time_limit, max_pieces, workers = _budgets(time_limit, max_pieces, workers, scheduler)
+    _writable(out, "out")
+    _writable(checkpoint, "checkpoint")
     problems = build_problems(net, None, domain, prune=False, backend=backend)
     state = RunState("regions", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
     return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
@@ -236,31 +292,44 @@ def linear_regions(
 
 
 def resume(path, *, time_limit: float | None = None, max_pieces: int | None = None, workers: int | None = None,
-           scheduler=None, progress=None, out=None, checkpoint=None) -> PreimageResult:
-    """Continue an interrupted :func:`preimage` / :func:`linear_regions` run.
+           scheduler=None, progress=None, out=None, checkpoint=None):
+    """Continue a stopped :func:`preimage` / :func:`linear_regions` / :func:`verify` run.
 
-    ``path`` is its checkpoint (or the ``out`` file of the run, next to which the checkpoint
-    lies). The finished result is the same as that of an uninterrupted run.
+    ``path`` is its checkpoint, the ``out`` file of the run (next to which the checkpoint
+    lies), or the stopped result itself (its ``frontier_path``). The finished result is
+    the same as that of an uninterrupted run, whatever sequence of stops and workers led
+    to it. Budgets: ``time_limit`` is the time of this call (``0`` returns at once);
+    ``max_pieces`` counts *all* pieces of the result, those found before included, so a
+    resume whose piece budget is already reached returns at once. When the run completes
+    its checkpoint is deleted. A stopped :func:`verify` resumes to a :class:`Verdict`.
     """
+    time_limit, max_pieces, workers = _budgets(time_limit, max_pieces, workers, scheduler)
+    if isinstance(path, (PreimageResult, Verdict)):
+        if path.frontier_path is None:
+            raise InvalidInputError("this result is complete: there is nothing to resume")
+        path = path.frontier_path
     p = Path(path)
     if not p.exists() and Path(str(p) + ".checkpoint").exists():
         p = Path(str(p) + ".checkpoint")
     elif p.suffix == ".npz" and Path(str(p) + ".checkpoint").exists():
         p = Path(str(p) + ".checkpoint")
     state = load_checkpoint(p)
-    if state.kind not in ("preimage", "regions"):
+    if state.kind not in ("preimage", "regions", "verify"):
         raise InvalidInputError(f"{str(p)!r} holds a {state.kind!r} run, which cannot be resumed here")
-    if out is None and str(p).endswith(".checkpoint"):
+    if out is None and state.kind != "verify" and str(p).endswith(".checkpoint") \
+            and Path(str(p)[: -len(".checkpoint")]).suffix in (".npz", ".json"):
         out = str(p)[: -len(".checkpoint")]
+    _writable(out, "out")
     result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
                       progress=progress, out=out, checkpoint=checkpoint or p)
-    if result.complete and p.exists() and p.name.endswith(".checkpoint"):
+    done = result.status != "unknown" if isinstance(result, Verdict) else result.complete
+    if done and p.exists() and p.name.endswith(".checkpoint"):
         p.unlink()
     return result
 
 
 def verify(net: Network, spec, *, time_limit: float | None = None, workers: int | None = None,
-           scheduler=None, progress=None, falsify: bool = True) -> Verdict:
+           scheduler=None, progress=None, falsify: bool = True, checkpoint=None) -> Verdict:
     """Decide a VNN-LIB property: is the unsafe set reachable from the input set?
 
     Returns a :class:`~preimage.Verdict`: ``"sat"`` with a counterexample confirmed by a
@@ -268,19 +337,25 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
     empty — a proof), or ``"unknown"`` (budget exhausted, or candidates that a forward pass
     could not confirm). The search stops at the first non-empty piece. With
     ``falsify=True`` a quick sampling/gradient search for a counterexample runs first (it can
-    only answer ``"sat"``, with a checked input).
+    only answer ``"sat"``, with a checked input). A budget or an interrupt (SIGINT/SIGTERM)
+    answers ``"unknown"`` and saves a checkpoint (``checkpoint``, or a temp file: see
+    ``Verdict.frontier_path``) that :func:`resume` continues to the final verdict.
     """
-    with _blas_single_thread():
-        return _verify(net, spec, time_limit=time_limit, workers=workers, scheduler=scheduler, progress=progress,
-                       falsify=falsify)
-
-
-def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify) -> Verdict:
     from ..specs import Spec, load_vnnlib
 
     net = _check_network(net)
+    time_limit, _, workers = _budgets(time_limit, None, workers, scheduler)
+    _writable(checkpoint, "checkpoint")
+    if not isinstance(spec, (Spec, str, os.PathLike)):
+        raise InvalidInputError(f"spec must be a preimage.Spec or the path of a .vnnlib file, got {type(spec).__name__}")
     if not isinstance(spec, Spec):
         spec = load_vnnlib(spec)
+    with _blas_single_thread():
+        return _verify(net, spec, time_limit=time_limit, workers=workers, scheduler=scheduler, progress=progress,
+                       falsify=falsify, checkpoint=checkpoint)
+
+
+def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, checkpoint) -> Verdict:
     if spec.n_inputs != net.input_dim:
         raise InvalidInputError(
             f"the spec has {spec.n_inputs} inputs (X_0..X_{spec.n_inputs - 1}), the network takes {net.input_dim}"
@@ -308,22 +383,32 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify) -> 
         problems.extend(build_problems(net, tgt, case.domain))
     problems = [Problem(pb.weights, pb.biases, pb.relus, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend,
                         pb.hint) for i, pb in enumerate(problems)]
-    state = RunState("verify", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
+    state = RunState("verify", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)],
+                     checker=Checker(spec, tolerances.CONTAINS))
+    state.stats.seconds = time.perf_counter() - t0  # the falsification time counts
     remaining = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - t0))
-    state, reason = run(state, time_limit=remaining, workers=_default_workers(workers), scheduler=scheduler,
-                        progress=progress, checker=Checker(spec, tolerances.CONTAINS))
-    state.stats.seconds = time.perf_counter() - t0
+    return _execute(state, time_limit=remaining, max_pieces=None, workers=workers, scheduler=scheduler,
+                    progress=progress, out=None, checkpoint=checkpoint)
+
+
+def _verdict(state: RunState, reason: str | None, ckpt: str | None) -> Verdict:
+    """The verdict of a (possibly resumed) verification run."""
     if state.pieces:
         piece = state.pieces[0]
         pb = state.problems[piece.domain_index]
-        x = Checker(spec, tolerances.CONTAINS).confirm(piece, pb)
+        assert state.checker is not None
+        x = state.checker.confirm(piece, pb)
         assert x is not None  # confirmed by the worker
-        return Verdict("sat", x, net.forward(x), state.stats, info={"found_by": "exact search"})
+        y = np.asarray(x)
+        for W, b, r in zip(pb.weights, pb.biases, pb.relus):
+            y = W @ y + b
+            if r:
+                y = np.maximum(y, 0.0)
+        return Verdict("sat", x, y, state.stats, info={"found_by": "exact search"})
     if reason is not None:
-        return Verdict("unknown", None, None, state.stats, reason=reason)
+        return Verdict("unknown", None, None, state.stats, reason=reason, frontier_path=ckpt, stopped_by=reason)
     unconfirmed = state.info.get("unconfirmed", 0)
     if unconfirmed:
         return Verdict("unknown", None, None, state.stats,
                        reason=f"{unconfirmed} candidate pieces could not be confirmed by a forward pass")
     return Verdict("unsat", None, None, state.stats)
-

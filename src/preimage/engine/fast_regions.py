@@ -253,8 +253,10 @@ def _walk(W_flat, W_off, W_rows, b_flat, b_off, relus,
 class FastRegionSearch(Search):
     """:class:`Search` for region enumeration with the compiled walk (same pieces, same order)."""
 
-    #: nodes per call into the compiled walk (between checks of budgets and interrupts)
+    #: at most this many nodes per call into the compiled walk (between checks of budgets,
+    #: stops and progress); fewer when a call would take longer than ``CHUNK_SECONDS``
     CHUNK = 8192
+    CHUNK_SECONDS = 0.1
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -326,6 +328,7 @@ class FastRegionSearch(Search):
         packed = self._pack(stack)
         t0 = time.perf_counter()
         first = True
+        chunk = self.CHUNK
         try:
             while packed[3].shape[0]:
                 if not first and self.should_stop():  # always make some progress
@@ -334,8 +337,14 @@ class FastRegionSearch(Search):
                 budget = self.piece_budget - self.stats.pieces if self.piece_budget is not None else 1 << 62
                 if budget <= 0:
                     break
+                t_call = time.perf_counter()
                 res = _walk(self._W_flat, self._W_off, self._W_rows, self._b_flat, self._b_off, self._relus,
-                            *packed, d, tolerances.VERTEX_SIGN, self.CHUNK, budget)
+                            *packed, d, tolerances.VERTEX_SIGN, chunk, budget)
+                spent = time.perf_counter() - t_call
+                if spent > self.CHUNK_SECONDS:  # keep stops and progress prompt
+                    chunk = max(16, int(chunk * self.CHUNK_SECONDS / spent))
+                elif spent < self.CHUNK_SECONDS / 4:
+                    chunk = min(self.CHUNK, 2 * chunk)
                 counters, packed, out = res[0], res[1:15], res[15:]
                 self.stats.nodes += int(counters[0])
                 self.stats.splits += int(counters[1])

@@ -226,6 +226,7 @@ class LPSearch(Search):
             self.stats.pieces += 1
             return self.sink(RawPiece(pattern, A0, c0, np.zeros((0, d_u)), np.zeros(0), H, h, node.X, -1, 0,
                                       pb.domain_index))
+        keep_going = True
         for k, (A, b, C, d) in enumerate(pb.target.polyhedra):
             Ak, ck = A @ H, A @ h - b
             Ek, ek = C @ H, C @ h - d
@@ -243,6 +244,5 @@ class LPSearch(Search):
             self.stats.pieces += 1
             piece = RawPiece(pattern, np.vstack([A0, Ak]), np.concatenate([c0, ck]), Ek, ek, H, h, x[None, :], -1, k,
                              pb.domain_index)
-            if not self.sink(piece):
-                return False
-        return True
+            keep_going = self.sink(piece) and keep_going  # every disjunct of the node is emitted
+        return keep_going

@@ -173,7 +173,9 @@ class Verdict:
     ``status`` is ``"sat"`` (the unsafe set is reachable: ``counterexample`` is an input whose
     forward pass lands in it, confirmed), ``"unsat"`` (the preimage of the unsafe set in the
     input set is empty: a proof), or ``"unknown"`` (a budget ran out, or a candidate could
-    not be confirmed by the forward pass — see ``reason``).
+    not be confirmed by the forward pass — see ``reason``). A verdict stopped by a budget or
+    an interrupt has ``stopped_by`` set and a checkpoint at ``frontier_path`` that
+    :func:`preimage.resume` continues.
     """
 
     status: str
@@ -182,6 +184,8 @@ class Verdict:
     stats: Stats
     reason: str = ""
     info: dict[str, Any] = field(default_factory=dict)
+    frontier_path: str | None = None
+    stopped_by: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -193,4 +197,5 @@ class Verdict:
             "nodes": self.stats.nodes,
             "lps": self.stats.lps,
             "reason": self.reason,
+            "checkpoint": self.frontier_path,
         }

@@ -1,12 +1,19 @@
-"""Running a search: budgets, interrupts, checkpoints, streaming, and executors.
+"""Running a search: budgets, stops, checkpoints and executors.
 
 The search tree is split into independent subtrees (nodes of the depth-first stack). A run
 first works serially for a moment; if work remains and more than one worker is allowed, the
 remaining nodes become tasks for a :class:`concurrent.futures.Executor` — a local process
-pool by default, or a Dask ``distributed`` cluster. Each task explores its nodes for a
-bounded time and hands back its pieces and the nodes it did not reach, which become new
-tasks: the load balances itself and nothing is lost if a worker dies (its task is run
-again). Pieces are sorted canonically at the end, so every schedule gives the same result.
+pool, or a Dask ``distributed`` cluster. Each task explores its nodes for a bounded time and
+hands back its pieces and the nodes it did not reach, which become new tasks.
+
+The contract (see ``docs/engine.md``): every node of the tree is, at any moment, in exactly
+one place — the frontier, one task in flight, or explored with *all* of its pieces recorded.
+A task's result (pieces and leftover nodes) is accepted whole or not at all; a task that is
+lost (a dead worker, an interrupt) gives its nodes back to the frontier and its pieces are
+never counted. Stops — ``max_pieces``, ``time_limit``, SIGINT, SIGTERM — only take effect
+between nodes. So any sequence of stops and resumes, with any executors, ends with exactly
+the pieces of one uninterrupted serial run, none lost, none twice; they are sorted
+canonically at the end.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from __future__ import annotations
 import logging
 import os
 import pickle
+import signal
+import threading
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -26,11 +35,12 @@ import numpy as np
 from ..errors import InvalidInputError, PreimageError
 from .search import Node, Problem, RawPiece, Stats, make_search
 
-__all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION"]
+__all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "StopRequest",
+           "WorkersLostError", "RunAborted"]
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 #: seconds of serial work before the remaining nodes are farmed out
 SERIAL_SECONDS = 0.5
@@ -38,8 +48,22 @@ SERIAL_SECONDS = 0.5
 TASK_SECONDS = 2.0
 #: a task that fails this many times in a row stops the run (a deterministic error)
 MAX_TASK_FAILURES = 3
-#: how long to wait for a Dask scheduler to answer
-SCHEDULER_TIMEOUT = "5s"
+#: seconds to wait for a Dask scheduler to accept a connection (the whole attempt is
+#: abandoned after ``SCHEDULER_TIMEOUT + 3`` s, whatever the other side does)
+SCHEDULER_TIMEOUT = 5.0
+#: seconds a Dask cluster may have no worker before the run stops with :class:`WorkersLostError`
+NO_WORKER_SECONDS = 10.0
+#: progress is reported at least this often (seconds) while a run works
+PROGRESS_SECONDS = 0.5
+
+
+class WorkersLostError(PreimageError):
+    """Every worker of a Dask cluster is gone. ``result`` holds what was found; its
+    checkpoint (``result.frontier_path``) can be finished by a local :func:`preimage.resume`."""
+
+    def __init__(self, message: str, result: Any = None) -> None:
+        super().__init__(message)
+        self.result = result
 
 
 @dataclass
@@ -73,85 +97,412 @@ class RunState:
     frontier: list[tuple[int, list[Node]]] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
     info: dict = field(default_factory=dict)
+    checker: Checker | None = None
+
+
+# -- stops ------------------------------------------------------------------------------------------------
+class RunAborted(KeyboardInterrupt):
+    """A second SIGINT/SIGTERM while a stop was pending: abort at once, without saving."""
+
+
+class StopRequest:
+    """SIGINT and SIGTERM, while a run works, ask it to stop at the next node boundary.
+
+    Installed only in the main thread (elsewhere signals never reach the run). A second
+    signal while a stop is pending raises :class:`RunAborted` (a :class:`KeyboardInterrupt`)
+    at once: the user insists, and nothing is saved. The previous handlers are restored on exit.
+    """
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handler(self, signum, frame) -> None:  # noqa: ARG002 - the signal API
+        name = signal.Signals(signum).name
+        if self.signal is not None:
+            raise RunAborted(f"second {name}: aborted")
+        self.signal = name
+        log.info("%s received: stopping at the next node (a second one aborts)", name)
+
+    def __enter__(self) -> "StopRequest":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self._previous[sig] = signal.signal(sig, self._handler)
+                except (ValueError, OSError):  # pragma: no cover - embedded interpreters
+                    pass
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        for sig, old in self._previous.items():
+            signal.signal(sig, old)
+        return False
+
+
+# -- worker tasks -----------------------------------------------------------------------------------------
+def _worker_init() -> None:
+    """Worker processes leave SIGINT to the parent (which stops the run and keeps its state)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | None, seconds: float | None,
           checker: Checker | None, max_pieces: int | None):
-    """Explore ``nodes`` (a worker task). Returns ``(index, pieces, stats, leftover, candidates)``."""
-    pieces: list[RawPiece] = []
-    unconfirmed = [0]
-    start = time.time()
+    """Explore ``nodes`` (a worker task). Returns ``(index, pieces, stats, leftover, unconfirmed)``.
+
+    All of it belongs together: the pieces are those of the explored nodes, ``leftover`` the
+    nodes not reached."""
     try:
         from threadpoolctl import threadpool_limits
 
         threadpool_limits(limits=1, user_api="blas")  # worker processes: tiny matrices only
     except ImportError:  # pragma: no cover
         pass
-
-    def sink(piece: RawPiece) -> bool:
-        if checker is not None:
-            x = checker.confirm(piece, problem)
-            if x is None:
-                unconfirmed[0] += 1
-                return True
-            pieces.append(piece)
-            return False
-        pieces.append(piece)
-        return max_pieces is None or len(pieces) < max_pieces
+    start = time.time()
+    collector = _Collector(checker, problem, max_pieces)
 
     def should_stop() -> bool:
         now = time.time()
         return (deadline is not None and now > deadline) or (seconds is not None and now - start > seconds)
 
-    search = make_search(problem, sink, should_stop, piece_budget=max_pieces)
+    search = make_search(problem, collector.sink, should_stop, piece_budget=max_pieces)
     rest = search.run(list(nodes))
-    return index, pieces, search.stats, rest, unconfirmed[0]
+    return index, collector.pieces, search.stats, rest, collector.unconfirmed
 
 
-def _split_nodes(nodes: list[Node], parts: int) -> list[list[Node]]:
-    """Deal the nodes into up to ``parts`` tasks (round robin: deep and shallow mixed)."""
-    parts = max(1, min(parts, len(nodes)))
-    return [nodes[i::parts] for i in range(parts)]
+class _Collector:
+    """The sink of one search: keeps its pieces; says when the piece budget (or, for a
+    decision, the first confirmed piece) ends the search. The search always finishes the
+    node it is on, so every piece of an explored node is kept."""
+
+    def __init__(self, checker: Checker | None, problem: Problem, budget: int | None) -> None:
+        self.checker, self.problem, self.budget = checker, problem, budget
+        self.pieces: list[RawPiece] = []
+        self.unconfirmed = 0
+
+    def sink(self, piece: RawPiece) -> bool:
+        if self.checker is not None:
+            if self.checker.confirm(piece, self.problem) is None:
+                self.unconfirmed += 1
+                return True
+            self.pieces.append(piece)
+            return False
+        self.pieces.append(piece)
+        return self.budget is None or len(self.pieces) < self.budget
 
 
-def _shutdown(executor) -> None:
+# -- executors --------------------------------------------------------------------------------------------
+def _connect(address: str):
+    """A Dask client for ``address``, or a clear error within ``SCHEDULER_TIMEOUT + 3`` s."""
     try:
-        executor.shutdown(wait=False, cancel_futures=True)
-    except TypeError:  # dask's ClientExecutor has no cancel_futures
-        executor.shutdown(wait=False)
-    client = getattr(executor, "_preimage_client", None)
-    if client is not None:
-        client.close()
+        from distributed import Client
+    except ImportError as exc:  # pragma: no cover - dask is a dependency
+        raise InvalidInputError("a Dask scheduler needs dask[distributed] installed") from exc
+    box: dict[str, Any] = {}
 
-
-def _make_executor(workers: int | None, scheduler) -> tuple[Executor | None, bool]:
-    """The executor to use and whether this function created it (and must shut it down)."""
-    if scheduler is not None:
+    def attempt() -> None:
         try:
-            from distributed import Client
-        except ImportError as exc:  # pragma: no cover - dask is a dependency
-            raise InvalidInputError("a Dask scheduler needs dask[distributed] installed") from exc
-        if isinstance(scheduler, str):
-            try:
-                client = Client(scheduler, timeout=SCHEDULER_TIMEOUT)
-            except (OSError, TimeoutError) as exc:
-                raise InvalidInputError(f"the Dask scheduler at {scheduler!r} does not answer: {exc}") from exc
-            executor = client.get_executor()
-            executor._preimage_client = client  # closed with the executor
-            return executor, True
-        if hasattr(scheduler, "get_executor"):
-            return scheduler.get_executor(), False
-        if isinstance(scheduler, Executor):
-            return scheduler, False
-        raise InvalidInputError(
-            f"scheduler must be a dask distributed Client, its address, or an Executor, got {type(scheduler).__name__}"
-        )
-    if workers is None or workers <= 1:
-        return None, False
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing as mp
+            box["client"] = Client(address, timeout=f"{SCHEDULER_TIMEOUT}s")
+        except BaseException as exc:  # noqa: BLE001 - reported below, whatever it is
+            box["error"] = exc
 
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")), True
+    t = threading.Thread(target=attempt, name="preimage-dask-connect", daemon=True)
+    t.start()
+    t.join(SCHEDULER_TIMEOUT + 3.0)
+    if "client" in box:
+        return box["client"]
+    what = ("no answer" if t.is_alive() else f"{type(box['error']).__name__}: {str(box['error'])[:200]}")
+    raise InvalidInputError(f"scheduler {address!r} does not answer as a Dask scheduler ({what})")
+
+
+def _check_address(address: str) -> None:
+    text = address.split("://", 1)[-1]
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise InvalidInputError(f"scheduler must be a Dask address like 'tcp://host:8786', got {address!r}")
+
+
+class _Executors:
+    """The executor of a run (created on demand) and, for Dask, the client it belongs to."""
+
+    def __init__(self, workers: int, scheduler) -> None:
+        self.workers, self.scheduler = workers, scheduler
+        self.executor: Executor | None = None
+        self.client = None
+        self.owned = False
+        self.owned_client = False
+
+    def open(self) -> Executor:
+        if self.executor is not None:
+            return self.executor
+        sch = self.scheduler
+        if sch is None:
+            self.executor, self.owned = self._pool(), True
+        elif isinstance(sch, str):
+            _check_address(sch)
+            self.client, self.owned_client = _connect(sch), True
+            self.executor, self.owned = self.client.get_executor(), True
+        elif hasattr(sch, "get_executor"):
+            self.client = sch
+            self.executor = sch.get_executor()
+        elif isinstance(sch, Executor):
+            self.executor = sch
+        else:
+            raise InvalidInputError("scheduler must be a dask distributed Client, its address, or an Executor, "
+                                    f"got {type(sch).__name__}")
+        return self.executor
+
+    def _pool(self) -> Executor:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=mp.get_context("spawn"),
+                                   initializer=_worker_init)
+
+    def n_workers(self) -> int | None:
+        """Workers of the Dask cluster now (``None`` when not on Dask)."""
+        if self.client is None:
+            return None
+        try:
+            return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        except TypeError:  # older distributed: no n_workers argument
+            return len(self.client.scheduler_info()["workers"])
+        except Exception:  # noqa: BLE001 - a lost scheduler has no workers
+            return 0
+
+    def replace_broken_pool(self) -> None:
+        if self.owned and self.client is None:
+            self.close(kill=True)
+            self.executor, self.owned = self._pool(), True
+
+    def close(self, *, kill: bool = False) -> None:
+        ex = self.executor
+        if ex is not None and self.owned:
+            procs = list(getattr(ex, "_processes", {}).values()) if kill else []
+            try:
+                ex.shutdown(wait=False, cancel_futures=True)
+            except TypeError:  # dask's ClientExecutor has no cancel_futures
+                ex.shutdown(wait=False)
+            for p in procs:  # tasks in flight were given back: do not wait for them
+                try:
+                    p.terminate()
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+        if self.client is not None and self.owned_client:
+            self.client.close()
+        self.executor = None
+        self.client = None if self.owned_client else self.client
+
+
+# -- the run ----------------------------------------------------------------------------------------------
+class _Run:
+    """One call of :func:`run` (see the module docstring for the contract it keeps)."""
+
+    def __init__(self, state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, on_piece,
+                 stop: StopRequest) -> None:
+        self.state = state
+        self.t0 = time.perf_counter()
+        self.deadline = None if time_limit is None else time.time() + float(time_limit)
+        self.max_pieces = max_pieces
+        self.workers = workers
+        self.progress = progress
+        self.on_piece = on_piece
+        self.stop_request = stop
+        self.queue: deque[tuple[int, list[Node]]] = deque((i, list(n)) for i, n in state.frontier if n)
+        state.frontier = []
+        self.base = state.stats
+        self.run_stats = Stats()
+        self.unconfirmed = 0
+        self.reason: str | None = None
+        self.last_report = time.monotonic()
+        self.executors = _Executors(workers, scheduler)
+        self.parallel = scheduler is not None or workers > 1
+
+    # stop conditions and progress
+    def _pieces_left(self) -> int | None:
+        return None if self.max_pieces is None else self.max_pieces - len(self.state.pieces)
+
+    def _check_stop(self) -> str | None:
+        if self.stop_request.signal is not None:
+            return "interrupt"
+        if self.deadline is not None and time.time() > self.deadline:
+            return "time_limit"
+        left = self._pieces_left()
+        if left is not None and left <= 0:
+            return "max_pieces"
+        return None
+
+    def _report(self, extra: Stats | None = None, force: bool = False) -> None:
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self.last_report < PROGRESS_SECONDS:
+            return
+        self.last_report = now
+        s = Stats()
+        s.add(self.base)
+        s.add(self.run_stats)
+        if extra is not None:
+            s.add(extra)
+        s.seconds = self.base.seconds + time.perf_counter() - self.t0
+        self.progress(s)
+
+    def _accept(self, pieces: list[RawPiece]) -> None:
+        """Record every piece of a finished search or task (never a part of them)."""
+        for p in pieces:
+            self.state.pieces.append(p)
+            if self.on_piece is not None:
+                self.on_piece(p)
+        if self.state.checker is not None and pieces:
+            self.reason = "found"
+
+    # serial phase
+    def serial(self) -> None:
+        stop_at = self.deadline
+        if self.parallel:
+            stop_at = min(self.deadline or np.inf, time.time() + SERIAL_SECONDS)
+        while self.queue and self.reason is None:
+            self.reason = self._check_stop()
+            if self.reason is not None:
+                break
+            index, nodes = self.queue.popleft()
+            pb = self.state.problems[index]
+            left = self._pieces_left()
+            collector = _Collector(self.state.checker, pb, left)
+            search = None
+
+            def should_stop() -> bool:
+                self._report(search.stats if search is not None else None)
+                return (self.stop_request.signal is not None
+                        or (stop_at is not None and time.time() > stop_at))
+
+            search = make_search(pb, collector.sink, should_stop, piece_budget=left)
+            try:
+                rest = search.run(nodes)  # stops only between nodes
+            except RunAborted:
+                raise
+            except KeyboardInterrupt:  # raised by a progress callback (between nodes)
+                rest = nodes
+                self.reason = "interrupt"
+            self.run_stats.add(search.stats)
+            self.unconfirmed += collector.unconfirmed
+            self._accept(collector.pieces)
+            if rest:
+                self.queue.appendleft((index, rest))
+                if self.parallel and self.reason is None and self._check_stop() is None:
+                    return  # the serial moment is over: farm out the rest
+        if self.reason is None and self.queue:
+            self.reason = self._check_stop()
+
+    # parallel phase
+    def parallel_phase(self) -> None:
+        executor = self.executors.open()
+        n_workers = self.workers if self.executors.client is None else max(1, self.executors.n_workers() or 1)
+        in_flight: dict[Future, tuple[int, list[Node], int]] = {}  # index, nodes, piece budget
+        failures = 0
+        no_workers_since: float | None = None
+        try:
+            while True:
+                if self.reason is None:
+                    self.reason = self._check_stop()
+                if self.reason is None:
+                    self._submit(executor, in_flight, n_workers)
+                if not in_flight:
+                    break
+                done, _ = wait(list(in_flight), timeout=0.2, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    index, nodes, _ = in_flight.pop(fut)
+                    try:
+                        _, pieces, st, rest, unc = fut.result()
+                    except PreimageError:
+                        raise
+                    except Exception as exc:  # a worker died: its nodes go back to the frontier
+                        failures += 1
+                        if failures >= MAX_TASK_FAILURES * max(1, len(in_flight) + 1):
+                            self.queue.append((index, nodes))
+                            raise PreimageError(f"tasks keep failing ({type(exc).__name__}: {exc}); stopping") from exc
+                        log.warning("a task failed (%s: %s); running it again", type(exc).__name__, exc)
+                        self.queue.append((index, nodes))
+                        if "BrokenProcessPool" in type(exc).__name__:
+                            self.executors.replace_broken_pool()
+                            executor = self.executors.open()
+                        continue
+                    failures = 0
+                    self.run_stats.add(st)
+                    self.unconfirmed += unc
+                    if self.reason != "found":
+                        self._accept(pieces)
+                    if rest:
+                        self.queue.append((index, rest))
+                self._report()
+                if self.reason is None:
+                    self.reason = self._check_stop()
+                if self.reason in ("interrupt", "found"):
+                    break  # tasks in flight give their nodes back (below)
+                if self.executors.client is not None:
+                    if self.executors.n_workers() == 0:
+                        no_workers_since = no_workers_since or time.monotonic()
+                        if time.monotonic() - no_workers_since > NO_WORKER_SECONDS:
+                            self.reason = "workers_lost"
+                            break
+                    else:
+                        no_workers_since = None
+        finally:
+            for fut, (index, nodes, _) in in_flight.items():  # not accepted: explored again later
+                fut.cancel()
+                self.queue.append((index, nodes))
+            in_flight.clear()
+
+    def _submit(self, executor: Executor, in_flight: dict, n_workers: int) -> None:
+        """Fill the executor up to two tasks per worker. Under ``max_pieces`` the pieces still
+        allowed are shared out between the tasks in flight (a task ends its node, so the run
+        may end a few pieces over the budget, never far over it)."""
+        while self.queue and len(in_flight) < 2 * n_workers:
+            budget = self._pieces_left()
+            if budget is not None:
+                budget -= sum(b for _, _, b in in_flight.values())
+                if budget <= 0:
+                    return
+                budget = -(-budget // (2 * n_workers - len(in_flight)))
+            index, nodes = self.queue.popleft()
+            parts = max(1, min(len(nodes), 2 * n_workers - len(in_flight) - len(self.queue)))
+            chunks = [nodes[i::parts] for i in range(parts)]  # round robin: deep and shallow mixed
+            for chunk in chunks[1:]:
+                self.queue.appendleft((index, chunk))
+            fut = executor.submit(_task, self.state.problems[index], index, chunks[0], self.deadline, TASK_SECONDS,
+                                  self.state.checker, budget)
+            in_flight[fut] = (index, chunks[0], budget or 0)
+            self.state.info["tasks"] = self.state.info.get("tasks", 0) + 1
+
+    def execute(self) -> str | None:
+        try:
+            if self.executors.scheduler is not None:  # connect first: a bad address is an error now
+                self.executors.open()
+            try:
+                self.serial()
+                if self.queue and self.reason is None:
+                    self.parallel_phase()
+            except RunAborted:
+                raise
+            except KeyboardInterrupt:  # from a progress callback (between tasks): the state is whole
+                self.reason = "interrupt"
+        finally:
+            self.executors.close(kill=self.reason in ("interrupt", "found", "workers_lost"))
+            self.state.frontier = list(self.queue)
+            self.run_stats.seconds = time.perf_counter() - self.t0
+            total = Stats()
+            total.add(self.base)
+            total.add(self.run_stats)
+            total.seconds = self.base.seconds + self.run_stats.seconds
+            self.state.stats = total
+            self.state.info["unconfirmed"] = self.state.info.get("unconfirmed", 0) + self.unconfirmed
+            if self.stop_request.signal is not None:
+                self.state.info["signal"] = self.stop_request.signal
+            self._report(force=True)
+        if self.reason == "found":
+            return self.reason
+        if self.state.frontier and self.reason is None:  # pragma: no cover - every exit sets a reason
+            self.reason = "time_limit"
+        return self.reason if self.state.frontier else None
 
 
 def run(
@@ -159,199 +510,25 @@ def run(
     *,
     time_limit: float | None = None,
     max_pieces: int | None = None,
-    workers: int | None = 1,
+    workers: int = 1,
     scheduler=None,
     progress: Callable[[Stats], None] | None = None,
-    checker: Checker | None = None,
     on_piece: Callable[[RawPiece], None] | None = None,
 ) -> tuple[RunState, str | None]:
-    """Continue ``state`` until its frontier is empty or a budget stops it.
+    """Continue ``state`` until its frontier is empty or a stop.
 
-    Returns the updated state and the reason it stopped early (``None`` when complete):
-    ``"time_limit"``, ``"max_pieces"``, ``"interrupt"`` or ``"found"`` (a decision).
+    Returns the updated state and why it stopped early (``None`` when complete):
+    ``"time_limit"``, ``"max_pieces"``, ``"interrupt"`` (SIGINT/SIGTERM or a
+    :class:`KeyboardInterrupt` from ``progress``), ``"workers_lost"`` (Dask) or ``"found"``
+    (a decision: ``state.checker`` confirmed a piece). ``max_pieces`` counts every piece of
+    the state (so a resume whose budget is used up returns at once); ``time_limit`` is the
+    time of this call (``0``: return at once).
     """
-    t0 = time.perf_counter()
-    deadline = None if time_limit is None else time.time() + float(time_limit)
-    queue: deque[tuple[int, list[Node]]] = deque((i, list(n)) for i, n in state.frontier if n)
-    state.frontier = []
-    reason: str | None = None
-    base = Stats()
-    base.add(state.stats)
-    base.seconds = state.stats.seconds
-    run_stats = Stats()
-    unconfirmed = 0
-
-    def accept(pieces: list[RawPiece]) -> bool:
-        """Record pieces; ``False`` when the run must stop."""
-        nonlocal reason
-        for p in pieces:
-            state.pieces.append(p)
-            if on_piece is not None:
-                on_piece(p)
-            if checker is not None:
-                reason = "found"
-                return False
-            if max_pieces is not None and len(state.pieces) >= max_pieces:
-                reason = "max_pieces"
-                return False
-        return True
-
-    def report() -> None:
-        if progress is not None:
-            s = Stats()
-            s.add(base)
-            s.add(run_stats)
-            s.seconds = base.seconds + time.perf_counter() - t0
-            progress(s)
-
-    executor, owned = None, False
-    if scheduler is not None:  # connect first: a scheduler that does not answer is an error now
-        executor, owned = _make_executor(workers, scheduler)
-    try:
-        # 1. serial phase (all of it when no executor is asked for)
-        serial_budget = None if (workers in (None, 1) and scheduler is None) else SERIAL_SECONDS
-        start = time.time()
-        while queue and reason is None:
-            index, nodes = queue.popleft()
-            remaining = None if max_pieces is None else max_pieces - len(state.pieces)
-            stop_at = deadline
-            if serial_budget is not None:
-                stop_at = min(deadline or np.inf, start + serial_budget)
-            pb = state.problems[index]
-            search_pieces: list[RawPiece] = []
-
-            def sink(piece: RawPiece, pb=pb) -> bool:
-                nonlocal unconfirmed
-                if checker is not None and checker.confirm(piece, pb) is None:
-                    unconfirmed += 1
-                    return True
-                search_pieces.append(piece)
-                if checker is not None:
-                    return False
-                return remaining is None or len(search_pieces) < remaining
-
-            search = make_search(pb, sink, lambda: stop_at is not None and time.time() > stop_at,
-                                 (lambda s: report()) if progress else None, piece_budget=remaining)
-            try:
-                rest = search.run(nodes)
-            except KeyboardInterrupt:
-                run_stats.add(search.stats)
-                run_stats.seconds += search.stats.seconds
-                accept(search_pieces)
-                queue.appendleft((index, nodes))
-                reason = "interrupt"
-                break
-            run_stats.add(search.stats)
-            if not accept(search_pieces):
-                if rest:
-                    queue.appendleft((index, rest))
-                break
-            if rest:
-                queue.appendleft((index, rest))
-                if deadline is not None and time.time() > deadline:
-                    reason = "time_limit"
-                break
-        # 2. parallel phase
-        if queue and reason is None:
-            if executor is None:
-                executor, owned = _make_executor(workers, scheduler)
-            if executor is None:  # pragma: no cover - serial mode empties the queue
-                raise PreimageError("internal: work left without an executor")
-            n_workers = workers or os.cpu_count() or 2
-            in_flight: dict[Future, tuple[int, list[Node]]] = {}
-            failures = 0
-
-            def submit_more() -> None:
-                while queue and len(in_flight) < 2 * n_workers:
-                    index, nodes = queue.popleft()
-                    chunks = _split_nodes(nodes, max(1, 2 * n_workers - len(in_flight) - len(queue)))
-                    for chunk in chunks[1:]:
-                        queue.appendleft((index, chunk))
-                    remaining = None if max_pieces is None else max_pieces - len(state.pieces)
-                    fut = executor.submit(_task, state.problems[index], index, chunks[0], deadline, TASK_SECONDS,
-                                          checker, remaining)
-                    in_flight[fut] = (index, chunks[0])
-                    state.info["tasks"] = state.info.get("tasks", 0) + 1
-
-            try:
-                submit_more()
-                while in_flight:
-                    done, _ = wait(list(in_flight), timeout=0.5, return_when=FIRST_COMPLETED)
-                    for fut in done:
-                        index, nodes = in_flight.pop(fut)
-                        try:
-                            _, pieces, st, rest, unc = fut.result()
-                        except Exception as exc:  # a worker died: run its task again
-                            if isinstance(exc, PreimageError):
-                                raise
-                            failures += 1
-                            if failures >= MAX_TASK_FAILURES * max(1, len(in_flight) + 1):
-                                raise PreimageError(f"tasks keep failing ({type(exc).__name__}: {exc}); stopping") from exc
-                            log.warning("a task failed (%s: %s); running it again", type(exc).__name__, exc)
-                            queue.append((index, nodes))
-                            if "BrokenProcessPool" in type(exc).__name__:
-                                executor, owned = _replace_pool(executor, owned, workers)
-                            continue
-                        failures = 0
-                        run_stats.add(st)
-                        unconfirmed += unc
-                        log.debug("task: %d nodes in, %d explored in %.2f s, %d left, %d queued",
-                                  len(nodes), st.nodes, st.seconds, len(rest), len(queue))
-                        if reason is None and not accept(pieces):
-                            pass
-                        if rest:
-                            queue.append((index, rest))
-                    report()
-                    if reason is not None or (deadline is not None and time.time() > deadline):
-                        if reason is None:
-                            reason = "time_limit"
-                        for fut in list(in_flight):
-                            fut.cancel()
-                        # tasks end by their own deadline; collect what they found
-                        for fut in list(in_flight):
-                            index, nodes = in_flight.pop(fut)
-                            try:
-                                _, pieces, st, rest, unc = fut.result()
-                            except Exception:
-                                queue.append((index, nodes))
-                                continue
-                            run_stats.add(st)
-                            if reason != "found":
-                                accept(pieces)
-                            if rest:
-                                queue.append((index, rest))
-                        break
-                    submit_more()
-            except KeyboardInterrupt:
-                reason = "interrupt"
-                for fut, item in list(in_flight.items()):
-                    fut.cancel()
-                    queue.append(item)
-                in_flight.clear()
-            if queue and reason is None and deadline is not None and time.time() > deadline:
-                reason = "time_limit"
-    finally:
-        if executor is not None and owned:
-            _shutdown(executor)
-    state.frontier = list(queue)
-    run_stats.seconds = time.perf_counter() - t0
-    state.stats = base
-    state.stats.add(run_stats)
-    state.stats.seconds = base.seconds + run_stats.seconds
-    state.info["unconfirmed"] = state.info.get("unconfirmed", 0) + unconfirmed
-    if reason is None and state.frontier:
-        reason = "time_limit"
+    r = _Run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+             progress=progress, on_piece=on_piece, stop=StopRequest())
+    with r.stop_request:
+        reason = r.execute()
     return state, reason
-
-
-def _replace_pool(executor, owned, workers):
-    from concurrent.futures import ProcessPoolExecutor
-    import multiprocessing as mp
-
-    if owned:
-        _shutdown(executor)
-        return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")), True
-    return executor, owned
 
 
 def canonical_order(pieces: list[RawPiece]) -> list[RawPiece]:
@@ -360,10 +537,10 @@ def canonical_order(pieces: list[RawPiece]) -> list[RawPiece]:
 
 
 def save_checkpoint(state: RunState, path) -> str:
-    """Write ``state`` to ``path`` (a pickle; load it only from a trusted source)."""
+    """Write ``state`` to ``path`` atomically (a pickle; load it only from a trusted source)."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_suffix(p.suffix + ".tmp")
+    tmp = p.with_name(p.name + ".tmp")
     with open(tmp, "wb") as fh:
         pickle.dump({"format": "preimage.checkpoint", "version": CHECKPOINT_VERSION, "state": state}, fh,
                     protocol=pickle.HIGHEST_PROTOCOL)
@@ -378,10 +555,11 @@ def load_checkpoint(path) -> RunState:
     try:
         with open(p, "rb") as fh:
             data = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError) as exc:
         raise InvalidInputError(f"{str(p)!r} is not a preimage checkpoint: {exc}") from exc
     if not isinstance(data, dict) or data.get("format") != "preimage.checkpoint":
         raise InvalidInputError(f"{str(p)!r} is not a preimage checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
-        raise InvalidInputError(f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}")
+        raise InvalidInputError(f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
+                                " (written by another version of preimage)")
     return data["state"]

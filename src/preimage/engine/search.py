@@ -442,6 +442,7 @@ class Search:
             self.stats.pieces += 1
             return self.sink(RawPiece(pattern, A0, c0, np.zeros((0, d_u)), np.zeros(0), H, h,
                                       node.X, node.dim, 0, pb.domain_index))
+        keep_going = True
         for k, (A, b, C, d) in enumerate(pb.target.polyhedra):
             X, T, dim, ncons = node.X, node.T, node.dim, node.ncons
             ok = True
@@ -488,9 +489,8 @@ class Search:
             piece = RawPiece(pattern, Ak, ck, np.array(eq_a).reshape(-1, d_u), np.array(eq_c), H, h, X, dim, k,
                              pb.domain_index)
             self.stats.pieces += 1
-            if not self.sink(piece):
-                return False
-        return True
+            keep_going = self.sink(piece) and keep_going  # every disjunct of the node is emitted
+        return keep_going
 
 
 def make_search(problem: Problem, sink, should_stop=lambda: False, on_node=None,
