@@ -397,7 +397,7 @@ main{display:flex;flex-wrap:wrap;gap:16px;padding:12px 16px}
 #canvas{background:#fff;border:1px solid #ccc;user-select:none;touch-action:none;max-width:100%;height:auto}
 #controls{margin-top:6px;display:flex;gap:12px;flex-wrap:wrap;align-items:center}
 #goto{width:5em}#hint{color:#777;margin:4px 0}
-#panel{flex:1;min-width:280px;max-width:520px;background:#fff;border:1px solid #ddd;padding:10px;align-self:flex-start}
+#panel{flex:1;min-width:280px;overflow-wrap:anywhere;max-width:520px;background:#fff;border:1px solid #ddd;padding:10px;align-self:flex-start}
 #panel code,#tooltip code{font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 #panel .map,#tooltip .map{white-space:pre;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace;overflow-x:auto}
 #panel a{color:#c25400;margin-right:6px}
@@ -563,7 +563,7 @@ _JS = r"""
     if (long) {
       var nb = nbrs[i];
       h += "<p class=\"neighbours\">" + nb.length + " neighbour" + (nb.length === 1 ? "" : "s") + " (sharing a facet): " +
-        nb.map(function (j) { return "<a href=\"#\" data-goto=\"" + j + "\">#" + j + "</a>"; }).join("") + "</p>";
+        nb.map(function (j) { return "<a href=\"#\" data-goto=\"" + j + "\">#" + j + "</a>"; }).join(" ") + "</p>";
     }
     return h;
   }
