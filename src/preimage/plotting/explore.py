@@ -394,6 +394,7 @@ header{padding:8px 16px;border-bottom:1px solid #ddd;background:#fff}
 h1{font-size:18px;margin:0}h2{font-size:15px;margin:0 0 6px}
 #summary{margin:4px 0 0;color:#555}
 main{display:flex;flex-wrap:wrap;gap:16px;padding:12px 16px}
+#view{flex:0 1 660px;min-width:0}
 #canvas{background:#fff;border:1px solid #ccc;user-select:none;touch-action:none;max-width:100%;height:auto}
 #controls{margin-top:6px;display:flex;gap:12px;flex-wrap:wrap;align-items:center}
 #goto{width:5em}#hint{color:#777;margin:4px 0}
