@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench bench-all figures clean help
+.PHONY: demo test browser bench bench-all figures clean help
 
 help:
 	@echo "make demo   - run the demonstration (writes demo_out/)"
 	@echo "make test   - run the test suite"
+	@echo "make browser - install Debian's chromium + chromium-driver for the explorer's browser test (as root)"
 	@echo "make bench  - run the quick benchmarks (writes benchmarks/results/)"
 	@echo "make bench-all - also the 186 ACAS Xu instances and the relucent comparison"
 	@echo "make figures - regenerate the papers' figures into figs/"
@@ -27,6 +28,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
+
+# The explorer's browser test (tests/test_explore.py) drives Debian's chromium through Selenium
+# and chromium-driver; without them that test is skipped. CI (.ci/run, root on Debian) runs this first.
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then \
+		echo "browser: $$(/usr/bin/chromium --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+		&& echo "browser: installed $$(/usr/bin/chromium --version 2>/dev/null)" \
+		|| echo "browser: installing chromium failed: the explorer's browser test will be skipped"; \
+	else \
+		echo "browser: /usr/bin/chromium missing and not root with apt-get: the explorer's browser test will be skipped"; \
+	fi
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py

@@ -488,6 +488,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .plotting.cli import register as register_figures
 
     register_figures(sub)
+    from .plotting.explore_cli import register as register_explore
+
+    register_explore(sub)
 
     from .analysis.cli import register as register_analysis
 

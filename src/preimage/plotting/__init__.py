@@ -13,6 +13,8 @@ bases from :func:`preimage.hyperplanes` / :func:`preimage.dual_basis`, cones fro
 * :func:`plot_hyperplanes`, :func:`plot_dual_basis`, :func:`plot_cone` — one layer.
 * :func:`plot_contraction` — a contraction profile; :func:`contraction_flow` /
   :func:`plot_contraction_flow` — every layer's boundaries in the input space.
+* :func:`explore` — one self-contained interactive HTML page for a 2-D or 3-D result
+  (hover: pattern and affine map; click: a piece's neighbours); ``preimage explore``.
 * :mod:`preimage.plotting.figures` — every figure of both papers, regenerated
   (``preimage figures --out DIR``).
 
@@ -31,6 +33,7 @@ Examples
 from __future__ import annotations
 
 from .contraction import BoundarySegment, ContractionFlow, contraction_flow, plot_contraction, plot_contraction_flow
+from .explore import explore, explorer_data, piece_adjacency
 from .geometry import plot_cone, plot_dual_basis, plot_hyperplanes
 from .preimages import plot_preimage
 from .regions import plot_regions
@@ -46,4 +49,7 @@ __all__ = [
     "plot_contraction_flow",
     "ContractionFlow",
     "BoundarySegment",
+    "explore",
+    "explorer_data",
+    "piece_adjacency",
 ]
