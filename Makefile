@@ -1,17 +1,20 @@
 # Quick start:  make demo   (the main job)   |   make test   (the test suite)
 # Both create .venv with the pinned dependencies of requirements.lock on first use.
+# make docs  (the HTML documentation) adds the doc tools of docs/requirements.lock to .venv.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test browser bench bench-all figures clean help
+.PHONY: demo test docs browser bench bench-all figures clean help
 
 help:
 	@echo "make demo   - run the demonstration (writes demo_out/)"
 	@echo "make test   - run the test suite"
 	@echo "make browser - install Debian's chromium + chromium-driver for the explorer's browser test (as root)"
+	@echo "make docs   - build the HTML documentation into docs/_build/html (warnings are errors)"
 	@echo "make bench  - run the quick benchmarks (writes benchmarks/results/)"
 	@echo "make bench-all - also the 186 ACAS Xu instances and the relucent comparison"
 	@echo "make figures - regenerate the papers' figures into figs/"
@@ -22,6 +25,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+$(DOCS_STAMP): $(STAMP) docs/requirements.lock
+	$(BIN)/python -m pip install --quiet -r docs/requirements.lock -c requirements.lock
+	touch $(DOCS_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py --out demo_out
@@ -41,6 +48,10 @@ browser:
 	else \
 		echo "browser: /usr/bin/chromium missing and not root with apt-get: the explorer's browser test will be skipped"; \
 	fi
+# The docstrings' examples are doctests run by `make test` (pytest --doctest-modules).
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -q -j 2 -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
@@ -55,4 +66,4 @@ figures: $(STAMP)
 	$(BIN)/preimage figures --out figs
 
 clean:
-	rm -rf $(VENV) demo_out figs .pytest_cache .hypothesis
+	rm -rf $(VENV) demo_out figs .pytest_cache .hypothesis docs/_build

@@ -49,15 +49,18 @@ INTERIOR: float = 1e-9
 #: model's by at most ``IMPORT_ABSOLUTE + IMPORT_RELATIVE * |reference|``
 #: (the source models compute in float32).
 IMPORT_ABSOLUTE: float = 1e-5
+#: Relative part of the importers' check (see ``IMPORT_ABSOLUTE``).
 IMPORT_RELATIVE: float = 1e-4
 
 #: Two activities are equal when they differ by at most
 #: ``ACTIVITY_ABSOLUTE + ACTIVITY_RELATIVE * |y|`` (used by checks and tests).
 ACTIVITY_ABSOLUTE: float = 1e-7
+#: Relative part of the activity comparison (see ``ACTIVITY_ABSOLUTE``).
 ACTIVITY_RELATIVE: float = 1e-7
 
-#: HiGHS primal and dual feasibility tolerances.
+#: HiGHS primal feasibility tolerance (``SOLVER_OPTIMALITY`` is the dual one).
 SOLVER_FEASIBILITY: float = 1e-9
+#: HiGHS dual feasibility tolerance.
 SOLVER_OPTIMALITY: float = 1e-9
 
 #: A constraint row whose norm is below this is treated as the zero row.
