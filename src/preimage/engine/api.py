@@ -134,14 +134,14 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
     from .runner import WorkersLostError
 
     with _blas_single_thread():
-        stream = PieceStream(out, state.problems) if out else None
+        stream = PieceStream(out, state.problems, state.pieces) if out else None
         try:
             state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
                                 scheduler=scheduler, progress=progress,
                                 on_piece=stream.add if stream is not None else None)
         finally:
             if stream is not None:
-                stream.flush()
+                stream.flush()  # whatever happens next, the pieces found are on disk
         ckpt = None
         if reason is not None and reason != "found":
             # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
@@ -152,9 +152,9 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
         if state.kind == "verify":
             result = _verdict(state, reason, ckpt)
         else:
-            result = _result(state, reason, ckpt)
             if stream is not None:
-                stream.finish(result.set, complete=result.complete)
+                stream.finish()
+            result = _result(state, reason, ckpt)
     if reason == "workers_lost":
         raise WorkersLostError(
             f"every worker of the Dask cluster is gone; {len(state.pieces)} pieces found so far are kept, "

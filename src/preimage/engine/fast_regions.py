@@ -328,7 +328,7 @@ class FastRegionSearch(Search):
         packed = self._pack(stack)
         t0 = time.perf_counter()
         first = True
-        chunk = self.CHUNK
+        chunk = min(self.CHUNK, 256)  # grows while calls are quick
         try:
             while packed[3].shape[0]:
                 if not first and self.should_stop():  # always make some progress

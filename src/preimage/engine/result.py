@@ -13,7 +13,7 @@ from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "to_piece", "to_pieces"]
+__all__ = ["PreimageResult", "Verdict", "to_piece", "to_pieces", "raw_arrays"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +67,8 @@ def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str, attr_c: s
     return A_x[keep] / norms[keep, None], -c_x[keep] / norms[keep], counts
 
 
-def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
-    """Per piece ``[base rows; its own rows]`` as read-only views of one array."""
+def _stacked(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
+    """Every piece's ``[base rows; its own rows]`` in one array, with the pieces' row offsets."""
     P = counts.shape[0]
     m0, n = base_A.shape
     sizes = m0 + counts
@@ -81,11 +81,63 @@ def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: 
     own_pos = np.repeat(starts[:-1] + m0, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
     big_A[own_pos] = rows_A
     big_b[own_pos] = rows_b
+    return big_A, big_b, starts
+
+
+def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
+    """Per piece ``[base rows; its own rows]`` as read-only views of one array."""
+    P = counts.shape[0]
+    big_A, big_b, starts = _stacked(base_A, base_b, rows_A, rows_b, counts)
     readonly(big_A)
     readonly(big_b)
     if starts[-1] == 0:  # no rows at all (e.g. no equalities): one shared empty block
         return [(big_A, big_b)] * P
     return [(big_A[starts[i]:starts[i + 1]], big_b[starts[i]:starts[i + 1]]) for i in range(P)]
+
+
+def _domain_rows(chart: DomainChart):
+    """The domain's own constraints, normalised, in the pieces' coordinates."""
+    if chart.slice is not None:
+        A_dom, b_dom = chart.u_constraints()
+        A_dom, b_dom = A_dom / np.linalg.norm(A_dom, axis=1, keepdims=True), b_dom / np.linalg.norm(A_dom, axis=1)
+        return A_dom, b_dom, np.zeros((0, chart.dim)), np.zeros(0)
+    dom = chart.x_polyhedron
+    assert dom is not None
+    return dom.A, dom.b, dom.C, dom.d
+
+
+def _maps(raws: list[RawPiece], chart: DomainChart) -> tuple[np.ndarray, np.ndarray]:
+    """Every piece's affine map ``M x + c`` stacked: ``(P, out, n)`` and ``(P, out)``."""
+    out_dim = raws[0].H.shape[0]
+    H = np.concatenate([r.H for r in raws]).reshape(len(raws), out_dim, -1)  # (P, out, d_u)
+    h = np.concatenate([r.h for r in raws]).reshape(len(raws), out_dim)
+    if chart.slice is not None:
+        return H, h
+    M = H @ chart.B.T
+    return M, h - M @ chart.x0
+
+
+def raw_arrays(raws: list[RawPiece], chart: DomainChart) -> dict[str, np.ndarray]:
+    """The pieces as the arrays of a ``preimage.PolyhedralSet`` ``.npz`` file (see
+    :func:`preimage.polyhedra.io.set_to_arrays`), built without a Python object per piece."""
+    from ..polyhedra.io import VERSION
+
+    A_dom, b_dom, C_dom, d_dom = _domain_rows(chart)
+    A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
+    E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
+    A, b, A_off = _stacked(A_dom, b_dom, A_x, b_x, a_counts)
+    C, d, C_off = _stacked(C_dom, d_dom, E_x, d_x, e_counts)
+    lengths = np.array([r.pattern.shape[0] for r in raws], dtype=np.int64)
+    pats = np.full((len(raws), int(lengths.max(initial=0))), 255, dtype=np.uint8)
+    for i, r in enumerate(raws):
+        pats[i, : lengths[i]] = r.pattern
+    n = A_dom.shape[1]
+    M, c0 = _maps(raws, chart) if raws else (np.zeros((0, 0, n)), np.zeros((0, 0)))
+    out_dim = M.shape[1]
+    return {"format": np.array("preimage.PolyhedralSet"), "version": np.array(VERSION), "ambient_dim": np.array(n),
+            "A": A, "b": b, "A_offsets": A_off.astype(np.int64), "C": C, "d": d, "C_offsets": C_off.astype(np.int64),
+            "patterns": pats, "pattern_lengths": lengths, "M": M.reshape(-1, n), "c": c0.reshape(-1),
+            "M_offsets": (np.arange(len(raws) + 1) * out_dim).astype(np.int64), "map_dim": np.array(out_dim)}
 
 
 def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:
@@ -94,26 +146,12 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         return []
     A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
     E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
-    if chart.slice is not None:
-        A_dom, b_dom = chart.u_constraints()
-        A_dom, b_dom = A_dom / np.linalg.norm(A_dom, axis=1, keepdims=True), b_dom / np.linalg.norm(A_dom, axis=1)
-        C_dom, d_dom = np.zeros((0, chart.dim)), np.zeros(0)
-    else:
-        dom = chart.x_polyhedron
-        assert dom is not None
-        A_dom, b_dom, C_dom, d_dom = dom.A, dom.b, dom.C, dom.d
+    A_dom, b_dom, C_dom, d_dom = _domain_rows(chart)
     ineq = _blocks(A_dom, b_dom, A_x, b_x, a_counts)
     eq = _blocks(C_dom, d_dom, E_x, d_x, e_counts)
     maps: list[AffineMap | None] = [None] * len(raws)
     if with_map:
-        out_dim = raws[0].H.shape[0]
-        H = np.concatenate([r.H for r in raws]).reshape(len(raws), out_dim, -1)  # (P, out, d_u)
-        h = np.concatenate([r.h for r in raws]).reshape(len(raws), out_dim)
-        if chart.slice is not None:
-            M, c0 = H, h
-        else:
-            M = H @ chart.B.T
-            c0 = h - M @ chart.x0
+        M, c0 = _maps(raws, chart)
         readonly(M)
         readonly(c0)
         maps = [AffineMap._from_views(M[i], c0[i]) for i in range(len(raws))]

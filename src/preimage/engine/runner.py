@@ -108,7 +108,8 @@ class RunAborted(KeyboardInterrupt):
 class StopRequest:
     """SIGINT and SIGTERM, while a run works, ask it to stop at the next node boundary.
 
-    Installed only in the main thread (elsewhere signals never reach the run). A second
+    Installed only in the main thread (elsewhere signals never reach the run), and not for
+    a signal the process ignores (``nohup``, background jobs of a non-interactive shell). A second
     signal while a stop is pending raises :class:`RunAborted` (a :class:`KeyboardInterrupt`)
     at once: the user insists, and nothing is saved. The previous handlers are restored on exit.
     """
@@ -127,6 +128,8 @@ class StopRequest:
     def __enter__(self) -> "StopRequest":
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
+                if signal.getsignal(sig) is signal.SIG_IGN:
+                    continue  # e.g. started with nohup or in the background: the caller chose to ignore it
                 try:
                     self._previous[sig] = signal.signal(sig, self._handler)
                 except (ValueError, OSError):  # pragma: no cover - embedded interpreters
@@ -527,7 +530,10 @@ def run(
     r = _Run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
              progress=progress, on_piece=on_piece, stop=StopRequest())
     with r.stop_request:
+        log.info("run started: %d frontier nodes, %d pieces so far", sum(len(n) for _, n in r.queue),
+                 len(state.pieces))
         reason = r.execute()
+    log.info("run ended: %s, %d pieces", reason or "complete", len(state.pieces))
     return state, reason
 
 
@@ -536,14 +542,57 @@ def canonical_order(pieces: list[RawPiece]) -> list[RawPiece]:
     return sorted(pieces, key=lambda p: (p.domain_index, np.packbits(p.pattern).tobytes(), len(p.pattern), p.disjunct))
 
 
+_PIECE_ARRAYS = ("A", "c", "E", "e", "H", "h", "X")
+
+
+def _pack_pieces(pieces: list[RawPiece]) -> dict[str, np.ndarray]:
+    """The pieces as a few flat arrays (fast to pickle: no per-piece objects)."""
+    out: dict[str, np.ndarray] = {
+        "pattern": np.concatenate([p.pattern for p in pieces]).astype(bool) if pieces else np.zeros(0, bool),
+        "pattern_len": np.array([p.pattern.shape[0] for p in pieces], dtype=np.int64),
+        "dim": np.array([p.dim for p in pieces], dtype=np.int64),
+        "disjunct": np.array([p.disjunct for p in pieces], dtype=np.int64),
+        "domain_index": np.array([p.domain_index for p in pieces], dtype=np.int64),
+    }
+    for name in _PIECE_ARRAYS:
+        parts = [getattr(p, name) for p in pieces]
+        out[name + "_rows"] = np.array([a.shape[0] for a in parts], dtype=np.int64)
+        out[name + "_cols"] = np.array([a.shape[1] if a.ndim == 2 else 0 for a in parts], dtype=np.int64)
+        out[name] = np.concatenate([a.reshape(-1) for a in parts]) if parts else np.zeros(0)
+    return out
+
+
+def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
+    n = packed["pattern_len"].shape[0]
+    pat_off = np.concatenate([[0], np.cumsum(packed["pattern_len"])])
+    fields: dict[str, list[np.ndarray]] = {}
+    for name in _PIECE_ARRAYS:
+        rows, cols = packed[name + "_rows"], packed[name + "_cols"]
+        sizes = np.where(cols > 0, rows * cols, rows)
+        off = np.concatenate([[0], np.cumsum(sizes)])
+        flat = packed[name]
+        fields[name] = [flat[off[i]:off[i + 1]].reshape(rows[i], cols[i]) if cols[i] > 0 else
+                        (flat[off[i]:off[i + 1]] if name in ("c", "e", "h") else flat[off[i]:off[i + 1]].reshape(rows[i], 0))
+                        for i in range(n)]
+    return [RawPiece(packed["pattern"][pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
+                     int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
+            for i in range(n)]
+
+
 def save_checkpoint(state: RunState, path) -> str:
-    """Write ``state`` to ``path`` atomically (a pickle; load it only from a trusted source)."""
+    """Write ``state`` to ``path`` atomically (a pickle; load it only from a trusted source).
+
+    The pieces found so far are stored as flat arrays; the frontier as its nodes."""
+    from copy import copy
+
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(p.name + ".tmp")
+    flat = copy(state)
+    flat.pieces = []
     with open(tmp, "wb") as fh:
-        pickle.dump({"format": "preimage.checkpoint", "version": CHECKPOINT_VERSION, "state": state}, fh,
-                    protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump({"format": "preimage.checkpoint", "version": CHECKPOINT_VERSION, "state": flat,
+                     "pieces": _pack_pieces(state.pieces)}, fh, protocol=pickle.HIGHEST_PROTOCOL)
     os.replace(tmp, p)
     return str(p)
 
@@ -562,4 +611,6 @@ def load_checkpoint(path) -> RunState:
     if data.get("version") != CHECKPOINT_VERSION:
         raise InvalidInputError(f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
                                 " (written by another version of preimage)")
-    return data["state"]
+    state = data["state"]
+    state.pieces = _unpack_pieces(data["pieces"])
+    return state

@@ -111,6 +111,19 @@ class _Rows:
         self.parent, self.a, self.c = parent, a, c
         self.n = 1 + (parent.n if parent is not None else 0)
 
+    def __reduce__(self):
+        # pickled as two arrays, not as a chain of objects (a deep chain would exhaust the
+        # pickler's recursion limit); the chain is rebuilt on loading
+        A, c = _Rows.collect(self, self.a.shape[0])
+        return _Rows.chain, (A, c)
+
+    @staticmethod
+    def chain(A: np.ndarray, c: np.ndarray) -> "_Rows | None":
+        node = None
+        for a, cc in zip(A, c):
+            node = _Rows(node, np.array(a), float(cc))
+        return node
+
     @staticmethod
     def collect(node: "_Rows | None", d: int) -> tuple[np.ndarray, np.ndarray]:
         A, c = [], []

@@ -2,19 +2,24 @@
 
 Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` (each chunk a valid
 ``preimage.PolyhedralSet`` file, see ``docs/formats.md``), so a crash loses at most the
-last chunk's worth of time. When the run ends, the whole set is written to ``OUT`` and the
-chunks are removed.
+last chunk's worth of time. When the run ends — complete or stopped — the chunks are
+joined into ``OUT`` (pieces in the order they were found) and removed. A resumed run
+writes the pieces it starts with as its first chunk, so ``OUT`` always holds every piece
+of the result. Chunks and the joined file are built from the raw pieces' arrays, without
+a Python object per piece, and stored uncompressed (writing is then as fast as the disk).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
 
-from ..polyhedra import PolyhedralSet
-from ..polyhedra.io import save
-from .result import to_pieces
+import numpy as np
+
+from ..polyhedra.io import concat_set_arrays
+from .result import raw_arrays
 from .search import Problem, RawPiece
 
 __all__ = ["PieceStream"]
@@ -27,18 +32,18 @@ CHUNK_SECONDS = 5.0
 class PieceStream:
     """Collects raw pieces and writes them out in chunks (see the module docstring)."""
 
-    def __init__(self, out, problems: list[Problem]) -> None:
+    def __init__(self, out, problems: list[Problem], existing: list[RawPiece] = ()) -> None:
         self.out = Path(out)
         if self.out.suffix.lower() not in (".npz", ".json"):
             self.out = self.out.with_suffix(".npz")
         self.parts = Path(str(self.out) + ".parts")
+        shutil.rmtree(self.parts, ignore_errors=True)  # left by a crash: the checkpoint's pieces replace it
         self.parts.mkdir(parents=True, exist_ok=True)
         self.charts = {pb.domain_index: pb.chart for pb in problems}
-        ch0 = problems[0].chart
-        self.n = ch0.dim if ch0.slice is not None else ch0.input_dim
-        self.buffer: list[RawPiece] = []
-        self.count = len(list(self.parts.glob("chunk_*.npz")))
+        self.buffer: list[RawPiece] = list(existing)
+        self.count = 0
         self.last = time.monotonic()
+        self.flush()
 
     def add(self, piece: RawPiece) -> None:
         self.buffer.append(piece)
@@ -46,18 +51,39 @@ class PieceStream:
             self.flush()
 
     def flush(self) -> None:
-        if not self.buffer:
-            return
-        pieces = []
         for index, chart in self.charts.items():
-            pieces.extend(to_pieces([r for r in self.buffer if r.domain_index == index], chart))
-        S = PolyhedralSet(pieces, self.n)
-        save(S, self.parts / f"chunk_{self.count:05d}.npz")
-        self.count += 1
+            raws = [r for r in self.buffer if r.domain_index == index]
+            for start in range(0, len(raws), CHUNK_PIECES):
+                tmp = self.parts / f"chunk_{self.count:05d}.tmp.npz"
+                np.savez(tmp, **raw_arrays(raws[start:start + CHUNK_PIECES], chart))
+                os.replace(tmp, self.parts / f"chunk_{self.count:05d}.npz")
+                self.count += 1
         self.buffer = []
         self.last = time.monotonic()
 
-    def finish(self, result_set: PolyhedralSet, *, complete: bool) -> None:
-        """Write the final set to ``out``; the chunks go once the set is safely written."""
-        save(result_set, self.out)
+    def finish(self) -> Path:
+        """Join the chunks into ``out`` (atomically); the chunks go once it is written."""
+        self.flush()
+        chunks = sorted(self.parts.glob("chunk_*[0-9].npz"))
+        parts = []
+        for c in chunks:
+            with np.load(c, allow_pickle=False) as z:
+                parts.append({k: z[k] for k in z.files})
+        if not parts:  # no piece at all: an empty set of the right space
+            ch = next(iter(self.charts.values()))
+            n = ch.dim if ch.slice is not None else ch.input_dim
+            parts = [{"format": np.array("preimage.PolyhedralSet"), "version": np.array(1), "ambient_dim": np.array(n),
+                      "A": np.zeros((0, n)), "b": np.zeros(0), "A_offsets": np.zeros(1, np.int64),
+                      "C": np.zeros((0, n)), "d": np.zeros(0), "C_offsets": np.zeros(1, np.int64)}]
+        joined = concat_set_arrays(parts)
+        if self.out.suffix.lower() == ".json":  # small results, as JSON
+            from ..polyhedra.io import save, set_from_arrays
+
+            save(set_from_arrays(joined), self.out.with_name(self.out.name + ".tmp.json"))
+            os.replace(self.out.with_name(self.out.name + ".tmp.json"), self.out)
+        else:
+            tmp = self.out.with_name(self.out.name + ".tmp.npz")
+            np.savez(tmp, **joined)
+            os.replace(tmp, self.out)
         shutil.rmtree(self.parts, ignore_errors=True)
+        return self.out

@@ -28,7 +28,7 @@ from .box import Box
 from .polyhedral_set import AffineMap, Piece, PolyhedralSet
 from .polyhedron import Polyhedron
 
-__all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays"]
+__all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays", "concat_set_arrays"]
 
 VERSION = 1
 
@@ -76,6 +76,29 @@ def set_to_arrays(S: PolyhedralSet) -> dict[str, np.ndarray]:
         out["c"] = np.concatenate(cs)
         out["M_offsets"] = np.concatenate([[0], np.cumsum([m.shape[0] for m in Ms])]).astype(np.int64)
         out["map_dim"] = np.array(out_dim)
+    return out
+
+
+def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
+    """One set's arrays from the arrays of several sets of one ambient space (the pieces in
+    order); the parts hold patterns and maps alike (all or none)."""
+    parts = [p for p in parts if len(p["A_offsets"]) > 1] or parts[:1]
+    first = parts[0]
+    out: dict[str, np.ndarray] = {k: first[k] for k in ("format", "version", "ambient_dim")}
+    for rows, vecs, off in (("A", "b", "A_offsets"), ("C", "d", "C_offsets"), ("M", "c", "M_offsets")):
+        if off not in first:
+            continue
+        out[rows] = np.concatenate([p[rows] for p in parts])
+        out[vecs] = np.concatenate([p[vecs] for p in parts])
+        shifts = np.cumsum([0] + [int(p[off][-1]) for p in parts[:-1]])
+        out[off] = np.concatenate([[0]] + [p[off][1:] + s for p, s in zip(parts, shifts)]).astype(np.int64)
+    if "map_dim" in first:
+        out["map_dim"] = first["map_dim"]
+    if "patterns" in first:
+        width = max(p["patterns"].shape[1] for p in parts)
+        out["patterns"] = np.concatenate([np.pad(p["patterns"], ((0, 0), (0, width - p["patterns"].shape[1])),
+                                                 constant_values=255) for p in parts])
+        out["pattern_lengths"] = np.concatenate([p["pattern_lengths"] for p in parts])
     return out
 
 
