@@ -14,9 +14,8 @@ import numpy as np
 from .. import tolerances
 from ..errors import InvalidInputError
 from ..network import Network
-from ..polyhedra import PolyhedralSet
 from .domain import as_domains, chart
-from .result import PreimageResult, Verdict, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
@@ -165,13 +164,17 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
 def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageResult:
     raws = canonical_order(state.pieces)
     charts = {pb.domain_index: pb.chart for pb in state.problems}
-    pieces = []
-    for index, chart_i in charts.items():  # raws are ordered by domain first
-        pieces.extend(to_pieces([r for r in raws if r.domain_index == index], chart_i))
+
+    def build():
+        pieces = []
+        for index, chart_i in charts.items():  # raws are ordered by domain first
+            pieces.extend(to_pieces([r for r in raws if r.domain_index == index], chart_i))
+        return pieces
+
     ch0 = state.problems[0].chart
     n = ch0.dim if ch0.slice is not None else ch0.input_dim
     return PreimageResult(
-        PolyhedralSet(pieces, n),
+        DeferredSet(build, len(raws), n),
         reason is None,
         state.stats,
         state.layer,

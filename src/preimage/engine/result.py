@@ -13,7 +13,7 @@ from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "to_piece", "to_pieces", "raw_arrays"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -162,6 +162,34 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         patterns = [readonly(np.array(r.pattern, dtype=bool)) for r in raws]
     return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i])
             for i in range(len(raws))]
+
+
+class DeferredSet(PolyhedralSet):
+    """A :class:`~preimage.PolyhedralSet` whose pieces are built on first use.
+
+    The engine returns its answer as one: a run that streams hundreds of thousands of
+    pieces to a file and reports only their number never builds a Python object per piece.
+    ``len`` is known at once; anything else builds the pieces once.
+    """
+
+    def __init__(self, build, count: int, ambient_dim: int) -> None:  # noqa: D107 - see the class
+        object.__setattr__(self, "ambient_dim", int(ambient_dim))
+        object.__setattr__(self, "_build", build)
+        object.__setattr__(self, "_count", int(count))
+
+    def __getattr__(self, name: str):
+        if name == "pieces":  # the slot is empty until the first use
+            pieces = tuple(self._build())
+            object.__setattr__(self, "pieces", pieces)
+            object.__setattr__(self, "_build", None)
+            return pieces
+        raise AttributeError(name)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __reduce__(self):
+        return PolyhedralSet, (self.pieces, self.ambient_dim)
 
 
 @dataclass(frozen=True)
