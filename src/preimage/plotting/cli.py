@@ -15,9 +15,12 @@ are written either way), 2 on a usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+
+from .._cli_common import emit_json as _emit_json
+from .._cli_common import positive_float as _positive_float
+from .._cli_common import writable_dir as _writable_dir
 
 __all__ = ["register", "run_figures"]
 
@@ -31,10 +34,10 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="regenerate every figure of both papers from computation (PNG, SVG, HTML, captions)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument("--out", required=True, help="output directory (created if needed)")
+    p.add_argument("--out", required=True, type=_writable_dir("--out"), help="output directory (created if needed)")
     p.add_argument("--only", action="append", default=None, metavar="NAME",
                    help=f"only these figures (repeatable or comma-separated): {', '.join(FIGURES)}")
-    p.add_argument("--dpi", type=float, default=None, help="PNG resolution (default 110)")
+    p.add_argument("--dpi", type=_positive_float("--dpi"), default=None, help="PNG resolution (default 110)")
     p.add_argument("--formats", default="png,svg,html",
                    help="comma-separated among png, svg, html (default all; HTML for the 3-D figures)")
     p.add_argument("--plotlyjs", choices=["inline", "directory"], default="inline",
@@ -67,8 +70,7 @@ def run_figures(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     ok = all(r.ok for r in results)
     if args.json:
-        sys.stdout.write(json.dumps({"out": str(args.out), "ok": ok, "seconds": seconds,
-                                     "figures": [r.to_dict() for r in results]}) + "\n")
+        _emit_json({"out": str(args.out), "ok": ok, "seconds": seconds, "figures": [r.to_dict() for r in results]})
     else:
         sys.stdout.write(f"{len(results)} figures in {seconds:.1f} s written to {args.out}"
                          f"{'' if ok else ' (some checks FAILED)'}\n")
