@@ -5,12 +5,19 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the oldest supported Python is 3.11 (the default above); test-313 checks the newest, 3.13,
+# in its own venv from the same lock (every pinned version has a 3.13 wheel, torch included).
+# A pyenv 3.13 is preferred to a `python3.13` on PATH (pyenv's shim fails unless it is selected).
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+VENV313   := .venv313
+STAMP313  := $(VENV313)/.installed
 
-.PHONY: demo test bench bench-all figures clean help
+.PHONY: demo test test-313 bench bench-all figures clean help
 
 help:
 	@echo "make demo   - run the demonstration (writes demo_out/)"
 	@echo "make test   - run the test suite"
+	@echo "make test-313 - run the test suite on Python 3.13 (its own venv, .venv313)"
 	@echo "make bench  - run the quick benchmarks (writes benchmarks/results/)"
 	@echo "make bench-all - also the 186 ACAS Xu instances and the relucent comparison"
 	@echo "make figures - regenerate the papers' figures into figs/"
@@ -28,6 +35,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
+$(STAMP313): requirements.lock pyproject.toml
+	$(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV313)/bin/python -m pip install --quiet -r requirements.lock
+	$(VENV313)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP313)
+
+test-313: $(STAMP313)
+	$(VENV313)/bin/python -m pytest -q -n 2 --dist loadfile
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_enumeration.py
@@ -41,4 +58,4 @@ figures: $(STAMP)
 	$(BIN)/preimage figures --out figs
 
 clean:
-	rm -rf $(VENV) demo_out figs .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VENV313) demo_out figs .pytest_cache .hypothesis
