@@ -1,7 +1,9 @@
 """The ``preimage`` command line: a thin front end over the public API.
 
-Every subcommand prints a human-readable report, or with ``--json`` one JSON object as
-the last line of stdout. Errors from the library print one line to stderr and exit 2.
+Every subcommand prints a human-readable report, or with ``--json`` one JSON object: the
+whole of stdout (progress and logs go to stderr). Errors from the library print one line to
+stderr and exit 2; so do bad arguments, refused by the parser before any work. Negative
+numbers and lists starting with one are values (``--box -1,1``).
 """
 
 from __future__ import annotations
@@ -476,7 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="local worker processes (default 1)")
         p.add_argument("--scheduler", default="", help="address of a Dask scheduler to run on")
         p.add_argument("--quiet", action="store_true", help="no progress display")
-        p.add_argument("--json", action="store_true", help="print one JSON object (last line of stdout)")
+        p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
 
     def domain_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--box", help="domain box LO,HI (numbers or .npy files)")

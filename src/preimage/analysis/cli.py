@@ -10,7 +10,7 @@ Usage::
 dimensions of the examples' local preimages and their distances to the nearest example of
 another class (with ``--plot FILE.png``: histograms). ``invert`` computes the exact-constrained
 natural preimage of one example's activity and the gradient-based inversion, per layer, and
-draws the picture grid. With ``--json`` the last line of stdout is one JSON object
+draws the picture grid. With ``--json`` stdout is one JSON object (one line)
 (:meth:`MixingReport.to_dict` / :meth:`InversionComparison.to_dict`, plus the picture path).
 """
 
@@ -51,7 +51,7 @@ def register(subparsers) -> None:
                    help="list at most this many pairs per layer")
     p.add_argument("--plot", type=_writable_file("--plot"), help="save the histograms to this picture (.png, .pdf, ...)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_mixing)
 
     p = subparsers.add_parser("invert", help="exact-constrained natural preimage vs gradient-based inversion",
@@ -74,7 +74,7 @@ def register(subparsers) -> None:
     p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate of the gradient method")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient method's starting noise")
     p.add_argument("--quiet", action="store_true", help="no progress display")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_invert)
 
 

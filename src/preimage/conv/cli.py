@@ -9,7 +9,7 @@ Usage::
     preimage cones --kernel "1,0.5;0.25,0" --size 8,8          # a 2-D kernel, rows split by ';'
     preimage cones MODEL.onnx [--max-slices 64] [--json]
 
-With ``--json`` the last line of stdout is one JSON object. For a kernel it has the keys of
+With ``--json`` stdout is one JSON object (one line). For a kernel it has the keys of
 :meth:`ConeGeometry.to_dict` — among them ``apex`` (list, or ``null`` when the kernel sums to
 0), ``angle`` (radians), ``nesting_radius``, ``invertible``, ``symmetry_max_deviation`` and
 ``kernel_sum``. ``nesting_radius`` is a number, the string ``"inf"`` (zeros are preserved for
@@ -51,7 +51,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--max-slices", type=_positive_int("--max-slices"), default=64,
                    help="analyse at most this many (out, in) kernel slices per model layer (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the symmetry check's random points")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_cones)
     return p
 

@@ -6,7 +6,7 @@ Usage::
 
     preimage figures --out figs                         # all 8 figures: PNG, SVG, HTML (3-D), captions
     preimage figures --out figs --only paper000_fig4    # one figure (repeat --only, or comma-separate)
-    preimage figures --out figs --json                  # one JSON object as the last line of stdout
+    preimage figures --out figs --json                  # stdout: one JSON object (one line)
 
 The exit status is 0 when every figure's numerical checks pass, 1 when a check fails (the files
 are written either way), 2 on a usage error.
@@ -42,7 +42,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                    help="comma-separated among png, svg, html (default all; HTML for the 3-D figures)")
     p.add_argument("--plotlyjs", choices=["inline", "directory"], default="inline",
                    help="HTML files self-contained (inline, default) or sharing one plotly.min.js (directory)")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_figures)
     return p
 
