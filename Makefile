@@ -8,13 +8,21 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 
-.PHONY: demo test docs browser bench bench-all figures clean help
+# the oldest supported Python is 3.11 (the default above); test-313 checks the newest, 3.13,
+# in its own venv from the same lock (every pinned version has a 3.13 wheel, torch included).
+# A pyenv 3.13 is preferred to a `python3.13` on PATH (pyenv's shim fails unless it is selected).
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) python3.13)
+VENV313   := .venv313
+STAMP313  := $(VENV313)/.installed
+
+.PHONY: demo test test-313 docs browser bench bench-all figures clean help
 
 help:
 	@echo "make demo   - run the demonstration (writes demo_out/)"
 	@echo "make test   - run the test suite"
 	@echo "make browser - install Debian's chromium + chromium-driver for the explorer's browser test (as root)"
 	@echo "make docs   - build the HTML documentation into docs/_build/html (warnings are errors)"
+	@echo "make test-313 - run the test suite on Python 3.13 (its own venv, .venv313)"
 	@echo "make bench  - run the quick benchmarks (writes benchmarks/results/)"
 	@echo "make bench-all - also the 186 ACAS Xu instances and the relucent comparison"
 	@echo "make figures - regenerate the papers' figures into figs/"
@@ -48,10 +56,21 @@ browser:
 	else \
 		echo "browser: /usr/bin/chromium missing and not root with apt-get: the explorer's browser test will be skipped"; \
 	fi
+
 # The docstrings' examples are doctests run by `make test` (pytest --doctest-modules).
 docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -q -j 2 -b html docs docs/_build/html
 	@echo "docs: docs/_build/html/index.html"
+
+$(STAMP313): requirements.lock pyproject.toml
+	$(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV313)/bin/python -m pip install --quiet -r requirements.lock
+	$(VENV313)/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $(STAMP313)
+
+test-313: $(STAMP313)
+	$(VENV313)/bin/python -m pytest -q -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
@@ -66,4 +85,5 @@ figures: $(STAMP)
 	$(BIN)/preimage figures --out figs
 
 clean:
-	rm -rf $(VENV) demo_out figs .pytest_cache .hypothesis docs/_build
+	rm -rf $(VENV) $(VENV313) demo_out figs .pytest_cache .hypothesis docs/_build
+

@@ -93,7 +93,8 @@ def test_bad_inputs(tmp_path, capsys):
         call(["mixing", str(tmp_path / "small.npz")], capsys)
     with pytest.raises(InvalidInputError, match="width 64, but the model takes inputs of width 3"):
         call(["invert", str(tmp_path / "small.npz"), "--index", "0", "--layer", "1"], capsys)
-    with pytest.raises(InvalidInputError, match="--n must be >= 0"):
+    with pytest.raises(SystemExit) as exc:  # refused by the parser, before the model is loaded
         call(["mixing", MLP, "--n", "-1"], capsys)
+    assert exc.value.code == 2 and "argument --n: must be an integer >= 0" in capsys.readouterr().err
     with pytest.raises(InvalidInputError, match="data must be one of"):
         call(["mixing", MLP, "--data", "mnist"], capsys)

@@ -25,6 +25,7 @@ from . import tolerances
 from .errors import (
     AmbiguousGeometryError,
     ImportMismatchError,
+    MissingDependencyError,
     InvalidInputError,
     PreimageError,
     SolverError,
@@ -71,6 +72,7 @@ __all__ = [
     "SolverError",
     "AmbiguousGeometryError",
     "ImportMismatchError",
+    "MissingDependencyError",
     *_LAZY,
 ]
 

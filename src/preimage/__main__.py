@@ -1,7 +1,8 @@
-"""``python -m preimage``: the command line."""
+"""``python -m preimage``: the ``preimage`` command line."""
 
 import sys
 
 from .cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

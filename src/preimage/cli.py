@@ -1,7 +1,9 @@
 """The ``preimage`` command line: a thin front end over the public API.
 
-Every subcommand prints a human-readable report, or with ``--json`` one JSON object as
-the last line of stdout. Errors from the library print one line to stderr and exit 2.
+Every subcommand prints a human-readable report, or with ``--json`` one JSON object: the
+whole of stdout (progress and logs go to stderr). Errors from the library print one line to
+stderr and exit 2; so do bad arguments, refused by the parser before any work. Negative
+numbers and lists starting with one are values (``--box -1,1``).
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._cli_common import ArgumentParser as _ArgumentParser
 from ._cli_common import console as _console
 from ._cli_common import emit_json as _emit_json
+from ._cli_common import positive_float as _positive_float
+from ._cli_common import positive_int as _positive_int
+from ._cli_common import timeout_seconds as _timeout_seconds
+from ._cli_common import writable_file as _writable_file
 from .errors import InvalidInputError, PreimageError
 
 __all__ = ["main", "EXIT_OK", "EXIT_ERROR", "EXIT_BAD_INPUT", "EXIT_BUDGET", "EXIT_INTERRUPTED"]
@@ -54,6 +61,25 @@ def _parse_vector(text: str, name: str) -> np.ndarray:
         ) from exc
 
 
+def _parse_input(text: str, width: int, shape: Sequence[int] | None = None, name: str = "--input") -> np.ndarray:
+    """One input of ``width`` numbers (a file may hold it in any shape with that many entries).
+
+    Errors report the shape as given (not flattened) and the shape expected.
+    """
+    p = Path(text)
+    if p.suffix == ".npy" and p.exists():
+        raw = np.asarray(_load_array(str(p), name), dtype=np.float64)
+    else:
+        raw = _parse_vector(text, name)
+    if raw.size != width:
+        want = f"{tuple(shape)} ({width} numbers)" if shape is not None and tuple(shape) != (width,) else f"({width},)"
+        raise InvalidInputError(f"{name} has shape {raw.shape} ({raw.size} numbers); one input of shape {want} "
+                                f"is expected")
+    if not np.all(np.isfinite(raw)):
+        raise InvalidInputError(f"{name} must be finite numbers, got NaN or infinite values")
+    return raw.reshape(-1)
+
+
 def _load_array(path: str, name: str) -> np.ndarray:
     p = Path(path)
     if not p.exists():
@@ -89,10 +115,10 @@ def _activity(args, W: np.ndarray, b: np.ndarray, net) -> tuple[np.ndarray | Non
     if getattr(args, "activity", None):
         return _parse_vector(args.activity, "--activity"), None
     if getattr(args, "input", None):
-        x = _parse_vector(args.input, "--input")
         if net is None:
-            h = x
+            h = _parse_input(args.input, W.shape[1], name="--input (an input of the --weights layer)")
         else:
+            x = _parse_input(args.input, net.input_dim, net.input_shape)
             h = net.activations(x, layer=args.layer - 1)
         if h.shape[0] != W.shape[1]:
             raise InvalidInputError(f"--input gives a layer input of width {h.shape[0]}, the layer takes {W.shape[1]}")
@@ -146,10 +172,19 @@ def cmd_dual_basis(args) -> int:
     y, _ = _activity(args, W, b, net)
     D = dual_basis(W, b, y)
     residual = float(np.abs(W @ D.vectors - np.eye(W.shape[0])).max(initial=0.0))
+    if getattr(args, "activity", None):
+        apex_for = "the activity y given by --activity (w_j·x* + b_j = y_j where y_j > 0, = 0 where y_j = 0)"
+    elif getattr(args, "input", None):
+        apex_for = (f"the activity y of --input at {what} (w_j·x* + b_j = y_j where y_j > 0, = 0 where y_j = 0); "
+                    f"not the common point of the hyperplanes")
+    else:
+        apex_for = "no activity: the common point of the layer's hyperplanes (W x* + b = 0)"
     out = {
         "layer": what,
         "shape": list(W.shape),
         "apex": D.apex,
+        "apex_for": apex_for,
+        "activity": y,
         "null_space_dim": int(D.null_space.shape[1]),
         "max_abs_WE_minus_I": residual,
         "saved": _save({"vectors": D.vectors, "apex": D.apex, "null_space": D.null_space}, args.out),
@@ -161,6 +196,7 @@ def cmd_dual_basis(args) -> int:
     con = _console()
     con.print(f"[bold]Dual basis[/bold] of {what} ({W.shape[0]}×{W.shape[1]})")
     con.print(f"  apex x* = {np.array2string(D.apex, precision=4, threshold=12)}")
+    con.print(f"    (the apex for {apex_for})")
     con.print(f"  max |W E - I| = {residual:.2e};  null-space directions: {D.null_space.shape[1]}")
     if W.shape[0] <= 8:
         for i in range(W.shape[0]):
@@ -367,15 +403,35 @@ def cmd_activity(args) -> int:
     from .engine.targets import Activity
 
     net = _load_network(args.model)
-    x = _parse_vector(args.input, "--input")
+    x = _parse_input(args.input, net.input_dim, net.input_shape)
+    net._check_layer(args.layer, allow_input=False)
     y = net.activations(x, layer=args.layer)
     domain = _domain_from_args(args, net, x)
+    _check_input_in_domain(args, x, domain)
     with _Progress(args.quiet or args.json, "activity preimage") as prog:
         res = preimage(net, Activity(y), layer=args.layer, domain=domain, progress=prog, out=args.out, near=x,
                        max_pieces=args.max_pieces, **_engine_kwargs(args))
     if not res.set.contains(x):
         log.error("the input is not inside its own activity preimage")
     return _report_result(args, res, f"preimage of the layer-{args.layer} activity")
+
+
+def _check_input_in_domain(args, x: np.ndarray, domain) -> None:
+    """``preimage activity``: the input must lie in the domain, else its own activity preimage
+    (intersected with the domain) cannot contain it; said before any work is done."""
+    doms = domain if isinstance(domain, (list, tuple)) else [domain]
+    if any(bool(d.contains(x)) for d in doms if hasattr(d, "contains")):
+        return
+    if getattr(args, "domain", None):
+        given = f"--domain {args.domain}"
+    elif getattr(args, "box", None):
+        given = f"--box {args.box}"
+    else:  # pragma: no cover - the box x ± radius always contains x
+        given = "the domain"
+    raise InvalidInputError(
+        f"--input lies outside the domain ({given}): give a --box or --domain that contains it, "
+        f"or leave both out for the box x ± --radius (default {DEFAULT_ACTIVITY_RADIUS:g})"
+    )
 
 
 def cmd_regions(args) -> int:
@@ -411,25 +467,28 @@ def cmd_resume(args) -> int:
 
 
 # -- parser -----------------------------------------------------------------------------------------
+_MODEL_HELP = "ONNX model (.onnx) or saved network (.npz)"
+
+
 def _layer_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", nargs="?", help="ONNX model (.onnx) or saved network (.npz)")
+    p.add_argument("model", nargs="?", help=_MODEL_HELP + " (or give --weights)")
     p.add_argument("--layer", type=int, default=1, help="affine layer K (1 = first; default 1)")
     p.add_argument("--weights", help="a W.npy instead of a model")
     p.add_argument("--bias", help="a b.npy to go with --weights")
     p.add_argument("--activity", help="activity y: comma-separated numbers or a .npy file")
     p.add_argument("--input", help="a network input (comma-separated or .npy); y is its activity at the layer")
-    p.add_argument("--out", help="save the result (.npz or .json)")
+    p.add_argument("--out", type=_writable_file("--out"), help="save the result (.npz or .json)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="preimage", description="Exact geometry of ReLU networks.")
+    parser = _ArgumentParser(prog="preimage", description="Exact geometry of ReLU networks.")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-v info, -vv debug)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("info", help="layers, shapes and ReLU count of a model")
-    p.add_argument("model")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("model", help=_MODEL_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("dual-basis", help="dual basis e_i and apex x* of a layer")
@@ -443,39 +502,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_layer_preimage)
 
     def engine_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--timeout", type=float, default=None, help="time budget in seconds")
-        p.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+        p.add_argument("--timeout", type=_timeout_seconds("--timeout"), default=None,
+                       help="time budget in seconds (default: none)")
+        p.add_argument("--workers", type=_positive_int("--workers"), default=1,
+                       help="local worker processes (default 1)")
         p.add_argument("--scheduler", default="", help="address of a Dask scheduler to run on")
         p.add_argument("--checkpoint", default="",
                        help="where a stopped run saves its state (default: next to --out, else a temp file)")
         p.add_argument("--quiet", action="store_true", help="no progress display")
-        p.add_argument("--json", action="store_true", help="print one JSON object (last line of stdout)")
+        p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
 
     def domain_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--box", help="domain box LO,HI (numbers or .npy files)")
         p.add_argument("--domain", help="domain file: a saved Box/Polyhedron (.npz/.json) or a .vnnlib (its input set)")
-        p.add_argument("--max-pieces", type=int, default=None, help="stop after this many pieces")
-        p.add_argument("--out", help="stream the pieces to this .npz result file")
+        p.add_argument("--max-pieces", type=_positive_int("--max-pieces"), default=None,
+                       help="stop after this many pieces")
+        p.add_argument("--out", type=_writable_file("--out"), help="stream the pieces to this .npz result file")
         p.add_argument("--dims", action="store_true", help="report the dimensions of the pieces")
 
     p = sub.add_parser("reach", help="decide a VNN-LIB property (exact backward reachability)")
-    p.add_argument("model")
+    p.add_argument("model", help=_MODEL_HELP)
     p.add_argument("spec", help="a .vnnlib file")
     engine_options(p)
     p.set_defaults(func=cmd_reach)
 
     p = sub.add_parser("activity", help="the exact preimage of an input's activity at layer K")
-    p.add_argument("model")
+    p.add_argument("model", help=_MODEL_HELP)
     p.add_argument("--input", required=True, help="the input x (comma-separated or .npy)")
     p.add_argument("--layer", type=int, required=True, help="layer K (1 = first affine layer)")
-    p.add_argument("--radius", type=float, default=None,
+    p.add_argument("--radius", type=_positive_float("--radius"), default=None,
                    help=f"domain: the box x ± R (the default domain, with R = {DEFAULT_ACTIVITY_RADIUS:g})")
     domain_options(p)
     engine_options(p)
     p.set_defaults(func=cmd_activity)
 
     p = sub.add_parser("regions", help="every linear region of the network in a domain or a 2-D/3-D slice")
-    p.add_argument("model")
+    p.add_argument("model", help=_MODEL_HELP)
     p.add_argument("--through", help="3 or 4 points (.npy or .csv, one per row): the slice through them")
     domain_options(p)
     engine_options(p)
@@ -498,7 +560,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("resume", help="continue an interrupted run from its result file or checkpoint")
     p.add_argument("result", help="the checkpoint of a stopped run, or its --out result file")
-    p.add_argument("--max-pieces", type=int, default=None,
+    p.add_argument("--max-pieces", type=_positive_int("--max-pieces"), default=None,
                    help="stop once the result holds this many pieces (those found before included)")
     engine_options(p)
     p.set_defaults(func=cmd_resume)

@@ -17,6 +17,7 @@ __all__ = [
     "SolverError",
     "AmbiguousGeometryError",
     "ImportMismatchError",
+    "MissingDependencyError",
 ]
 
 
@@ -46,3 +47,8 @@ class AmbiguousGeometryError(PreimageError, ArithmeticError):
 
 class ImportMismatchError(PreimageError, ValueError):
     """An imported network disagrees with the source model's own forward pass."""
+
+
+class MissingDependencyError(PreimageError, ImportError):
+    """An optional dependency is not installed; the message names the extra to install,
+    e.g. ``plotting needs matplotlib, which is not installed: pip install 'preimage[plot]'``."""

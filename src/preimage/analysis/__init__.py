@@ -114,11 +114,10 @@ def _digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     scikit-learn's bundled digits (nothing is downloaded), pixels divided by 16 (in [0, 1]),
     ``train_test_split(test_size=0.25, random_state=0, stratify=y)`` on the indices.
     """
-    try:
-        from sklearn.datasets import load_digits
-        from sklearn.model_selection import train_test_split
-    except ImportError as exc:  # pragma: no cover - scikit-learn is a pinned dependency
-        raise InvalidInputError("the digits data set needs scikit-learn (pip install scikit-learn)") from exc
+    from .._optional import require
+
+    load_digits = require("sklearn.datasets", "the digits data set").load_digits
+    train_test_split = require("sklearn.model_selection", "the digits data set").train_test_split
     d = load_digits()
     X = np.asarray(d.data, dtype=np.float64) / 16.0
     y = np.asarray(d.target, dtype=np.int64)

@@ -10,7 +10,7 @@ Usage::
 dimensions of the examples' local preimages and their distances to the nearest example of
 another class (with ``--plot FILE.png``: histograms). ``invert`` computes the exact-constrained
 natural preimage of one example's activity and the gradient-based inversion, per layer, and
-draws the picture grid. With ``--json`` the last line of stdout is one JSON object
+draws the picture grid. With ``--json`` stdout is one JSON object (one line)
 (:meth:`MixingReport.to_dict` / :meth:`InversionComparison.to_dict`, plus the picture path).
 """
 
@@ -22,8 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from .._cli_common import ProgressBar as _ProgressBar
 from .._cli_common import console as _console
 from .._cli_common import emit_json as _emit_json
+from .._cli_common import nonnegative_int as _nonnegative_int
+from .._cli_common import positive_int as _positive_int
+from .._cli_common import timeout_seconds as _timeout_seconds
+from .._cli_common import writable_file as _writable_file
 from ..errors import InvalidInputError
 
 __all__ = ["register", "run_mixing", "run_invert"]
@@ -37,13 +42,16 @@ def register(subparsers) -> None:
                               description="Paper 002 §4: do the preimages of different classes mix?")
     p.add_argument("model", help="ONNX model (.onnx) or saved network (.npz)")
     _data_options(p)
-    p.add_argument("--n", type=int, default=100, help="use the first N examples (0: all; default 100)")
+    p.add_argument("--n", type=_nonnegative_int("--n", " (0: all examples)"), default=100,
+                   help="use the first N examples (0: all; default 100)")
     p.add_argument("--layers", default="", help="comma-separated layers (default: all)")
     p.add_argument("--no-dims", action="store_true", help="skip the local preimage dimensions")
     p.add_argument("--no-distances", action="store_true", help="skip the distances (QPs) to other classes")
-    p.add_argument("--max-pairs", type=int, default=1000, help="list at most this many pairs per layer")
-    p.add_argument("--plot", help="save the histograms to this picture (.png, .pdf, ...)")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--max-pairs", type=_nonnegative_int("--max-pairs"), default=1000,
+                   help="list at most this many pairs per layer")
+    p.add_argument("--plot", type=_writable_file("--plot"), help="save the histograms to this picture (.png, .pdf, ...)")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_mixing)
 
     p = subparsers.add_parser("invert", help="exact-constrained natural preimage vs gradient-based inversion",
@@ -51,19 +59,22 @@ def register(subparsers) -> None:
                                           "minimising a regulariser, compared with Mahendran & Vedaldi inversion.")
     p.add_argument("model", help="ONNX model (.onnx) or saved network (.npz)")
     _data_options(p)
-    p.add_argument("--index", type=int, required=True, help="the example (row of the data set)")
+    p.add_argument("--index", type=_nonnegative_int("--index"), required=True, help="the example (row of the data set)")
     p.add_argument("--layer", default="all", help="layer K, comma-separated layers, or 'all' (default)")
-    p.add_argument("--out", help="save the picture grid here (.png, .pdf, ...)")
+    p.add_argument("--out", type=_writable_file("--out"), help="save the picture grid here (.png, .pdf, ...)")
     p.add_argument("--regulariser", default="l2", help="'l2' (distance to --reference) or 'tv' (total variation)")
     p.add_argument("--reference", default="mean",
                    help="the L2 reference image: 'mean' (of the training split, default), 'zero', or a .npy file")
-    p.add_argument("--timeout", type=float, default=10.0, help="seconds per layer for enumerating the preimage")
-    p.add_argument("--max-pieces", type=int, default=None, help="stop enumerating after this many pieces")
-    p.add_argument("--steps", type=int, default=2000, help="gradient steps (default 2000)")
+    p.add_argument("--timeout", type=_timeout_seconds("--timeout"), default=10.0,
+                   help="seconds per layer for enumerating the preimage (default 10; inf: no limit)")
+    p.add_argument("--max-pieces", type=_positive_int("--max-pieces"), default=None,
+                   help="stop enumerating after this many pieces")
+    p.add_argument("--steps", type=_nonnegative_int("--steps"), default=2000, help="gradient steps (default 2000)")
     p.add_argument("--weight", type=float, default=1e-3, help="regulariser weight of the gradient method")
     p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate of the gradient method")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient method's starting noise")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--quiet", action="store_true", help="no progress display")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_invert)
 
 
@@ -113,8 +124,10 @@ def run_mixing(args) -> int:
     if args.n:
         X, y = X[: args.n], y[: args.n]
     layers = _ints(args.layers, "--layers") or None
-    report = class_mixing(net, X, y, layers=layers, dims=not args.no_dims, distances=not args.no_distances,
-                          max_pairs=args.max_pairs)
+    with _ProgressBar(args.quiet or args.json, "mixing") as bar:
+        report = class_mixing(net, X, y, layers=layers, dims=not args.no_dims, distances=not args.no_distances,
+                              max_pairs=args.max_pairs,
+                              progress=lambda k, done, n: bar.update(f"layer {k}", done, n))
     if args.plot:
         plot_mixing(report, out=args.plot)
     if args.json:
@@ -189,9 +202,10 @@ def run_invert(args) -> int:
         for k in layers:
             net._check_layer(k, allow_input=False)
     ref, ref_text = _reference(args, net, args.regulariser.lower())
-    cmp = compare_inversions(net, X[i], layers, args.regulariser, reference=ref, time_limit=args.timeout,
-                             max_pieces=args.max_pieces, weight=args.weight, steps=args.steps, lr=args.lr,
-                             seed=args.seed)
+    with _ProgressBar(args.quiet or args.json, "invert") as bar:
+        cmp = compare_inversions(net, X[i], layers, args.regulariser, reference=ref, time_limit=args.timeout,
+                                 max_pieces=args.max_pieces, weight=args.weight, steps=args.steps, lr=args.lr,
+                                 seed=args.seed, progress=bar.update)
     if args.out:
         plot_inversions(cmp, out=args.out)
     if args.json:

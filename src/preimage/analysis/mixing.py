@@ -607,8 +607,10 @@ def class_mixing(
 # -- pictures --------------------------------------------------------------------------------------
 def _figure(nrows: int, ncols: int, size: tuple[float, float]):
     """A matplotlib Figure with an Agg canvas (pyplot's global state is left alone)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    from .._optional import require
+
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "pictures").FigureCanvasAgg
+    Figure = require("matplotlib.figure", "pictures").Figure
 
     fig = Figure(figsize=size, layout="constrained")
     FigureCanvasAgg(fig)

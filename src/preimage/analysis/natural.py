@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -338,10 +338,9 @@ def gradient_inversion(
         raise InvalidInputError(f"steps must be a non-negative integer, got {steps!r}")
     if not np.isfinite(weight) or weight < 0 or not np.isfinite(lr) or lr <= 0:
         raise InvalidInputError(f"weight must be >= 0 and lr > 0 (finite), got weight={weight!r}, lr={lr!r}")
-    try:
-        import torch
-    except ImportError as exc:  # pragma: no cover - torch is an optional extra
-        raise InvalidInputError("gradient_inversion needs PyTorch (pip install 'preimage[torch]')") from exc
+    from .._optional import require
+
+    torch = require("torch", "gradient_inversion")
     y = net.activations(x, layer=k)
     dt = torch.float64
     Ws = [torch.tensor(np.array(lay.dense_weight), dtype=dt) for lay in net.layers[:k]]
@@ -445,18 +444,30 @@ def compare_inversions(
     steps: int = 2000,
     lr: float = 0.02,
     seed: int = 0,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> InversionComparison:
     """:func:`natural_preimage` and :func:`gradient_inversion` of ``x`` at each layer (default:
-    every layer), with the same regulariser, reference and domain."""
+    every layer), with the same regulariser, reference and domain.
+
+    ``progress`` is called as ``progress(stage, done, total)`` before each of the ``2 ×
+    len(layers)`` steps (``stage`` e.g. ``"layer 2: exact"``) and once at the end.
+    """
     net = _check_network(net)
     ks = list(range(1, net.depth + 1)) if layers is None else [net._check_layer(k, allow_input=False) for k in layers]
     _check_regulariser(regulariser)
     exact, grad = [], []
-    for k in ks:
+    total = 2 * len(ks)
+    for i, k in enumerate(ks):
+        if progress is not None:
+            progress(f"layer {k}: exact", 2 * i, total)
         exact.append(natural_preimage(net, x, k, regulariser, reference=reference, domain=domain,
                                       image_shape=image_shape, time_limit=time_limit, max_pieces=max_pieces))
+        if progress is not None:
+            progress(f"layer {k}: gradient", 2 * i + 1, total)
         grad.append(gradient_inversion(net, x, k, regulariser, reference=reference, weight=weight, steps=steps,
                                        lr=lr, seed=seed, domain=domain, image_shape=image_shape))
+    if progress is not None:
+        progress("done", total, total)
     n = net.input_dim
     ref = np.zeros(n) if reference is None else as_vector("reference", reference, length=n)
     try:

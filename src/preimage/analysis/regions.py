@@ -294,7 +294,9 @@ def plot_slice_regions(result: PreimageResult, ax=None, out=None, *, seed: int =
     (``t = (0,0), (1,0), (0,1)``) are marked. Returns the artists (a polygon collection and
     the point markers); with ``out`` the figure is saved there.
     """
-    from matplotlib.collections import PolyCollection
+    from .._optional import require
+
+    PolyCollection = require("matplotlib.collections", "plot_slice_regions").PolyCollection
 
     fig = None
     if ax is None:

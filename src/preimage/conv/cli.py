@@ -4,32 +4,31 @@ A thin layer over :func:`preimage.conv.cone_geometry`; no geometry lives here.
 
 Usage::
 
-    preimage cones --kernel=1,-0.5,0.2 --size 16 --bias -0.1 --json
+    preimage cones --kernel 1,-0.5,0.2 --size 16 --bias -0.1 --json
+    preimage cones --kernel -1,0.5 --size 8                   # a kernel may start with '-' 
     preimage cones --kernel "1,0.5;0.25,0" --size 8,8          # a 2-D kernel, rows split by ';'
     preimage cones MODEL.onnx [--max-slices 64] [--json]
 
-With ``--json`` the last line of stdout is one JSON object. For a kernel it has the keys of
+With ``--json`` stdout is one JSON object (one line). For a kernel it has the keys of
 :meth:`ConeGeometry.to_dict` — among them ``apex`` (list, or ``null`` when the kernel sums to
 0), ``angle`` (radians), ``nesting_radius``, ``invertible``, ``symmetry_max_deviation`` and
 ``kernel_sum``. ``nesting_radius`` is a number, the string ``"inf"`` (zeros are preserved for
 every input range) or the string ``"never"`` (``b > 0``). For a model, ``layers`` lists every
 convolution layer with one entry per ``(out_channel, in_channel)`` kernel slice, analysed as a
 circulant on the layer's input spatial size with the out channel's bias (there, ``apex_value``
-replaces the full ``apex`` list). A kernel starting with ``-`` needs ``--kernel=-1,2``.
+replaces the full ``apex`` list). Negative numbers work as values: ``--kernel -1,2 --bias -0.5``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import math
-import sys
 from typing import Any
 
 import numpy as np
 
-from .._cli_common import jsonable as _jsonable
+from .._cli_common import emit_json as _emit_json
+from .._cli_common import positive_int as _positive_int
 from ..errors import AmbiguousGeometryError, InvalidInputError
 
 __all__ = ["register", "run_cones"]
@@ -45,14 +44,14 @@ def register(subparsers) -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
     p.add_argument("model", nargs="?", help="ONNX model (.onnx) or saved network (.npz) with convolution layers")
-    p.add_argument("--kernel", help="kernel: comma-separated numbers; 2-D rows separated by ';' (use --kernel=-1,...)")
+    p.add_argument("--kernel", help="kernel: comma-separated numbers; 2-D rows separated by ';' (e.g. -1,0.5)")
     p.add_argument("--size", help="signal length d, or h,w for a 2-D kernel")
     p.add_argument("--bias", type=float, default=0.0, help="the uniform bias b (default 0)")
     p.add_argument("--origin", default="0", help="kernel index on the diagonal (default 0; e.g. 1 for a centred 3-tap kernel)")
-    p.add_argument("--max-slices", type=int, default=64,
+    p.add_argument("--max-slices", type=_positive_int("--max-slices"), default=64,
                    help="analyse at most this many (out, in) kernel slices per model layer (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the symmetry check's random points")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_cones)
     return p
 
@@ -84,20 +83,9 @@ def _parse_ints(text: str, name: str) -> tuple[int, ...]:
 
 
 
-def _clean(value: Any) -> Any:
-    """Replace non-finite floats (not valid JSON) by the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    return value
-
-
 def _emit(obj: dict) -> None:
-    sys.stdout.write(json.dumps(_clean(obj), default=_jsonable, allow_nan=False) + "\n")
-    sys.stdout.flush()
+    """One strict JSON line: non-finite floats become the strings "inf", "-inf", "nan"."""
+    _emit_json(obj, finite=True)
 
 
 def run_cones(args: argparse.Namespace) -> int:

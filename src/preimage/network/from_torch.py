@@ -52,11 +52,10 @@ def from_torch(module, input_shape: Sequence[int], *, check: bool = True, n_chec
     input_shape : per-sample input shape, e.g. ``(5,)`` or ``(1, 8, 8)``.
     check : compare with ``module(x)`` on ``n_check`` random inputs (seeded by ``seed``).
     """
-    try:
-        import torch
-        import torch.nn as nn
-    except ImportError as exc:  # pragma: no cover - torch is installed with the extras
-        raise InvalidInputError("from_torch needs PyTorch: pip install torch==2.13.0") from exc
+    from .._optional import require
+
+    torch = require("torch", "from_torch")
+    nn = require("torch.nn", "from_torch")
     if not isinstance(module, nn.Module):
         raise InvalidInputError(f"module must be a torch.nn.Module, got {type(module).__name__}")
     try:

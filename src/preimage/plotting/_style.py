@@ -37,7 +37,9 @@ def pattern_colours(patterns, cmap: str = "tab20") -> list:
     The pattern's bits are hashed (Knuth's multiplicative hash, deterministic across runs)
     onto the colours of ``cmap``.
     """
-    from matplotlib import colormaps
+    from .._optional import require
+
+    colormaps = require("matplotlib", "plotting").colormaps
 
     cm = colormaps[cmap]
     n = getattr(cm, "N", 256)

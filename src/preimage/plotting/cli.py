@@ -6,7 +6,7 @@ Usage::
 
     preimage figures --out figs                         # all 8 figures: PNG, SVG, HTML (3-D), captions
     preimage figures --out figs --only paper000_fig4    # one figure (repeat --only, or comma-separate)
-    preimage figures --out figs --json                  # one JSON object as the last line of stdout
+    preimage figures --out figs --json                  # stdout: one JSON object (one line)
 
 The exit status is 0 when every figure's numerical checks pass, 1 when a check fails (the files
 are written either way), 2 on a usage error.
@@ -15,9 +15,12 @@ are written either way), 2 on a usage error.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
+
+from .._cli_common import emit_json as _emit_json
+from .._cli_common import positive_float as _positive_float
+from .._cli_common import writable_dir as _writable_dir
 
 __all__ = ["register", "run_figures"]
 
@@ -31,15 +34,15 @@ def register(subparsers) -> argparse.ArgumentParser:
         help="regenerate every figure of both papers from computation (PNG, SVG, HTML, captions)",
         description=__doc__.split("\n\n")[0] if __doc__ else None,
     )
-    p.add_argument("--out", required=True, help="output directory (created if needed)")
+    p.add_argument("--out", required=True, type=_writable_dir("--out"), help="output directory (created if needed)")
     p.add_argument("--only", action="append", default=None, metavar="NAME",
                    help=f"only these figures (repeatable or comma-separated): {', '.join(FIGURES)}")
-    p.add_argument("--dpi", type=float, default=None, help="PNG resolution (default 110)")
+    p.add_argument("--dpi", type=_positive_float("--dpi"), default=None, help="PNG resolution (default 110)")
     p.add_argument("--formats", default="png,svg,html",
                    help="comma-separated among png, svg, html (default all; HTML for the 3-D figures)")
     p.add_argument("--plotlyjs", choices=["inline", "directory"], default="inline",
                    help="HTML files self-contained (inline, default) or sharing one plotly.min.js (directory)")
-    p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_figures)
     return p
 
@@ -67,8 +70,7 @@ def run_figures(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - t0
     ok = all(r.ok for r in results)
     if args.json:
-        sys.stdout.write(json.dumps({"out": str(args.out), "ok": ok, "seconds": seconds,
-                                     "figures": [r.to_dict() for r in results]}) + "\n")
+        _emit_json({"out": str(args.out), "ok": ok, "seconds": seconds, "figures": [r.to_dict() for r in results]})
     else:
         sys.stdout.write(f"{len(results)} figures in {seconds:.1f} s written to {args.out}"
                          f"{'' if ok else ' (some checks FAILED)'}\n")

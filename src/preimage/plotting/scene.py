@@ -138,7 +138,9 @@ def axes_for(ax, dim: int):
         if dim == 2 and _is_3d(ax):
             raise InvalidInputError("a 2-D drawing needs 2-D axes, got 3-D axes")
         return ax
-    import matplotlib.pyplot as plt
+    from .._optional import require
+
+    plt = require("matplotlib.pyplot", "plotting")
 
     if dim == 3:
         if plt.get_fignums() and plt.gcf().axes and _is_3d(plt.gca()):
@@ -255,7 +257,9 @@ def render_plotly(items: Sequence, fig, row: int = 1, col: int = 1) -> list:
     Polygons become ``Mesh3d`` fans with their edges as lines, arrows a line and a ``Cone``
     head, markers and labels ``Scatter3d``.
     """
-    import plotly.graph_objects as go
+    from .._optional import require
+
+    go = require("plotly.graph_objects", "interactive 3-D figures")
 
     traces: list = []
     shown: set[str] = set()
@@ -333,7 +337,9 @@ def render_plotly(items: Sequence, fig, row: int = 1, col: int = 1) -> list:
 
 def plotly_figure(scenes: Sequence[Scene], title: str = ""):
     """An interactive plotly figure with one 3-D scene per :class:`Scene`, side by side."""
-    from plotly.subplots import make_subplots
+    from .._optional import require
+
+    make_subplots = require("plotly.subplots", "interactive 3-D figures").make_subplots
 
     n = len(scenes)
     fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],

@@ -14,6 +14,10 @@ HiGHS status; nothing here returns a guess.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +57,70 @@ def _highspy():  # imported lazily: keeps ``import preimage`` fast
     return highspy
 
 
+# HiGHS >= 1.16 prints its banner ("Running HiGHS ... Copyright ...") from C++ to the
+# process's stdout when the first ``Highs`` object of the process is constructed, before any
+# option (``output_flag``, ``log_to_console``) can be set. stdout belongs to the user
+# (``--json``), so that first construction runs with file descriptors 1 and 2 pointed at
+# /dev/null; the banner is printed once per process, later constructions print nothing.
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+@contextlib.contextmanager
+def _fds_silenced():
+    """Point the OS-level stdout and stderr at /dev/null (C/C++ writes included)."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (AttributeError, OSError, ValueError):
+            pass
+    saved: list[tuple[int, int]] = []
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # pragma: no cover - no /dev/null: construct unsilenced
+        yield
+        return
+    try:
+        for fd in (1, 2):
+            try:
+                saved.append((fd, os.dup(fd)))
+                os.dup2(devnull, fd)
+            except OSError:  # that descriptor is closed: nothing to silence
+                pass
+        yield
+    finally:
+        _c_fflush()
+        for fd, copy in saved:
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(devnull)
+
+
+def _c_fflush() -> None:
+    """Flush C stdio buffers, so nothing buffered inside HiGHS leaks out after the redirect."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError, TypeError):  # pragma: no cover - no libc symbol table
+        pass
+
+
+def _construct_highs(hs):
+    """``hs.Highs()``, the process's first one with its console banner silenced."""
+    global _banner_done
+    if _banner_done:
+        return hs.Highs()
+    with _banner_lock:
+        if not _banner_done:
+            with _fds_silenced():
+                h = hs.Highs()
+                h.setOptionValue("output_flag", False)
+            _banner_done = True
+            return h
+    return hs.Highs()
+
+
 @dataclass(frozen=True, slots=True)
 class LPResult:
     """Outcome of one solve.
@@ -72,8 +140,9 @@ class LPResult:
 
 def _new_highs(time_limit: float | None = None):
     hs = _highspy()
-    h = hs.Highs()
+    h = _construct_highs(hs)
     h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
     h.setOptionValue("presolve", "off")
     h.setOptionValue("primal_feasibility_tolerance", tolerances.SOLVER_FEASIBILITY)
     h.setOptionValue("dual_feasibility_tolerance", tolerances.SOLVER_OPTIMALITY)

@@ -80,6 +80,11 @@ def generate(out_dir, only: Sequence[str] | str | None = None, *, dpi: float | N
     for n in names:
         if n not in FIGURES:
             raise InvalidInputError(f"unknown figure {n!r}; the figures are {', '.join(FIGURES)}")
+    from ..._optional import require
+
+    require("matplotlib", "preimage figures")
+    if formats is None or "html" in [str(f).strip().lower() for f in formats]:
+        require("plotly", "preimage figures (HTML; leave it out with formats=['png', 'svg'])")
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     results = []
     for n in [f for f in FIGURES if f in names]:
