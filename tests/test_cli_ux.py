@@ -48,7 +48,7 @@ def test_unknown_options_are_still_errors(capsys):
 
 
 def test_negative_box_runs_end_to_end(capsys):
-    assert main(["regions", ACAS, "--box", "-0.01,0.01", "--max-pieces", "1", "--json"]) == 0
+    assert main(["regions", ACAS, "--box", "-0.01,0.01", "--max-pieces", "1", "--json"]) == 3  # budget stop
     assert '"pieces": 1' in capsys.readouterr().out
 
 

@@ -29,7 +29,7 @@ __all__ = ["main", "EXIT_OK", "EXIT_ERROR", "EXIT_BAD_INPUT", "EXIT_BUDGET", "EX
 
 #: exit codes of every subcommand (the table is in the README)
 EXIT_OK = 0           # done: the answer is complete
-EXIT_ERROR = 1        # an unexpected internal error (a bug: please report it)
+EXIT_ERROR = 1        # a check failed (`figures`), or an unexpected internal error (a bug: please report it)
 EXIT_BAD_INPUT = 2    # bad input or a library error: one line on stderr, nothing computed
 EXIT_BUDGET = 3       # stopped by --timeout / --max-pieces: what was found is saved, `preimage resume` continues
 EXIT_INTERRUPTED = 130  # stopped by SIGINT (Ctrl-C) or SIGTERM: what was found is saved, `preimage resume` continues
