@@ -141,7 +141,8 @@ def classes(X, T, a, c, band_rel: float, rows_fn, exact: bool = True) -> tuple[n
     Returns ``(cls, s, band)``: ``cls`` in ``{-1, 0, 1}`` (exact), ``s`` the float signed
     distances ``(X a + c) / ‖a‖`` and the band's half-width. ``rows_fn()`` builds the
     :class:`ExactRows` (only called when some vertex is in the band). A zero row is the
-    constant ``c``: its sign is exact.
+    constant ``c``, which satisfies the target when ``|c| <= band_rel`` (callers pass
+    target rows here; a neuron's constant sign is taken exactly by the kernels).
 
     ``exact=False`` is for a *target's equality* (an activity ``z_i = y_i``, an affine
     subspace): its right-hand side is float data (typically a forward pass), so the band is
@@ -153,7 +154,10 @@ def classes(X, T, a, c, band_rel: float, rows_fn, exact: bool = True) -> tuple[n
     nrm = float(np.sqrt(a @ a))
     V = X.shape[0]
     if nrm == 0.0:
-        sgn = (c > 0) - (c < 0)
+        # a constant target row has no distance scale: the value is compared with the target's
+        # level, float data, within the band (e.g. a rounding residue 5.6e-17 of an output
+        # that is 0 in exact arithmetic satisfies the activity 0)
+        sgn = 0 if abs(c) <= band_rel else (c > 0) - (c < 0)
         return np.full(V, sgn, dtype=np.int8), np.full(V, float(c)), 0.0
     s = (X @ a + c) / nrm
     band = band_rel * (1.0 + float(np.abs(s).max())) if V else 0.0
