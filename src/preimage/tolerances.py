@@ -25,6 +25,8 @@ __all__ = [
     "SOLVER_OPTIMALITY",
     "ZERO_ROW",
     "VERTEX_SIGN",
+    "ENGINE_SIGN_BAND",
+    "LP_SIGN_BAND",
     "resolve",
 ]
 
@@ -66,8 +68,29 @@ SOLVER_OPTIMALITY: float = 1e-9
 #: A constraint row whose norm is below this is treated as the zero row.
 ZERO_ROW: float = 1e-12
 
-#: A vertex whose signed distance to a hyperplane is within this is on it.
+#: A vertex whose signed distance to a hyperplane is within this is on it (used outside
+#: the engine: plotting, convolutional cells, ranks of vertex sets).
 VERTEX_SIGN: float = 1e-9
+
+#: Ambiguity band of the engine's sign decisions (vertex backend, compiled walk, target
+#: clipping and slicing). Each is made on a distance scale: the signed distance
+#: ``s_v = (a·x_v + c) / ‖a‖`` of every vertex ``x_v`` of the region to the hyperplane
+#: ``a·u + c = 0`` (``a`` in chart coordinates; the norm is taken once per row). A vertex
+#: with ``|s_v| <= ENGINE_SIGN_BAND * (1 + max_w |s_w|)`` is in the band: its float sign is
+#: not trusted and is settled exactly (:mod:`preimage.engine.exact`, rational arithmetic on
+#: its tight rows); outside the band the float sign is taken. The band is relative to the
+#: region's extent along the row's normal, so the decisions do not depend on the scale
+#: of a neuron's weights.
+ENGINE_SIGN_BAND: float = 1e-9
+
+#: Ambiguity band of the LP backend's sign decisions, on the same distance scale: interval
+#: bounds and LP optima of ``(a·u + c) / ‖a‖`` over a region whose LP rows are normalised.
+#: A bound beyond ``LP_SIGN_BAND * (1 + |bound|)`` decides a sign; an LP optimum inside the
+#: band (the neuron's hyperplane grazes the region within the solver's resolution) is
+#: settled exactly at the LP's optimal vertex when its tight rows determine it (see
+#: :mod:`preimage.engine.lp_search`). It is well above ``SOLVER_FEASIBILITY``: an LP
+#: point may violate the region's unit rows by that much.
+LP_SIGN_BAND: float = 1e-7
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)

@@ -15,14 +15,22 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from numba import njit
+import warnings
+
+from numba import njit, objmode
+from numba.core.errors import NumbaWarning
 from numba.typed import List
 
 from .. import tolerances
 from .search import Node, RawPiece, Search, _Rows
-from .vpoly import CUT_SPLIT, _classify, _cut
+from .exact import ExactRows, exact_classes
+from .vpoly import CUT_SPLIT, _classify, _cut, _cut_cls
 
 __all__ = ["FastRegionSearch"]
+
+# the walk holds the GIL again only on its rare exact path (object mode); say so once, here
+warnings.filterwarnings("ignore", message="Code running in object mode won't allow parallel execution",
+                        category=NumbaWarning)
 
 
 @njit(cache=True, nogil=True)
@@ -33,14 +41,30 @@ def _offsets(sizes):
     return off
 
 
+def _settle_walk(X, T, s, eps, a, c, dom_A, dom_b, A, cc):
+    """Exact sides of the vertices of ``(X, T)`` w.r.t. ``a·u + c = 0`` (called from the
+    compiled walk, in object mode, for a neuron with a vertex in the ambiguity band)."""
+    cls = np.where(s > eps, 1, np.where(s < -eps, -1, 0)).astype(np.int8)
+    amb = np.flatnonzero(np.abs(s) <= eps)
+    if amb.size:
+        cls[amb] = exact_classes(X, T, amb, a, c, ExactRows(dom_A, dom_b, A, cc))
+    return cls
+
+
 @njit(cache=True, nogil=True)
 def _walk(W_flat, W_off, W_rows, b_flat, b_off, relus,
           X_flat, X_off, T_flat, L_in, dec_flat, dec_off, pat_flat, pat_off, Z_flat, z0_flat, A_flat, A_off,
           c_flat, N_in, d, rel, max_nodes, max_out):
     """Walk the stack given as flat arrays; see :class:`FastRegionSearch`.
 
-    Returns ``(counters, stack arrays..., piece arrays...)``.
+    Returns ``(counters, stack arrays..., piece arrays...)``. ``b_flat`` carries, after the
+    biases (``b_flat[b_off[-1]:]``), the domain's facets ``dom_A u <= dom_b`` (rows then
+    right-hand sides), needed to settle a sign in the ambiguity band exactly.
     """
+    tail = b_flat[b_off[b_off.shape[0] - 1]:]
+    m_dom = tail.shape[0] // (d + 1)
+    dom_A = tail[: m_dom * d].copy().reshape((m_dom, d))
+    dom_b = tail[m_dom * d:].copy()
     # unpack the stack (bottom first)
     sX = List()
     sT = List()
@@ -89,10 +113,33 @@ def _walk(W_flat, W_off, W_rows, b_flat, b_off, relus,
         while True:
             n = Z.shape[0]
             if relus[l]:
-                j, eps, fixed, s = _classify(X, Z, z0, dec, rel)
-                fixed_total += fixed
+                cls = np.zeros(0, dtype=np.int8)
+                while True:
+                    j, eps, fixed, s, amb = _classify(X, Z, z0, dec, rel)
+                    fixed_total += fixed
+                    if j < 0 or not amb:
+                        break
+                    # a vertex in the ambiguity band: its side is settled exactly (rare path)
+                    zj = Z[j].copy()
+                    cj = z0[j]
+                    with objmode(cls="int8[:]"):
+                        cls = _settle_walk(X, T, s, eps, zj, cj, dom_A, dom_b, A, c)
+                    has_neg = False
+                    has_pos = False
+                    for v in range(cls.shape[0]):
+                        if cls[v] < 0:
+                            has_neg = True
+                        elif cls[v] > 0:
+                            has_pos = True
+                    if has_neg and has_pos:
+                        break
+                    dec[j] = 1 if has_pos else 0
+                    fixed_total += 1
                 if j >= 0:
-                    Xa, Ta, Xb, Tb, _ = _cut(X, T, s, eps, d, ncons, CUT_SPLIT)
+                    if amb:
+                        Xa, Ta, Xb, Tb, _ = _cut_cls(X, T, cls, s, d, ncons, CUT_SPLIT)
+                    else:
+                        Xa, Ta, Xb, Tb, _ = _cut(X, T, s, eps, d, ncons, CUT_SPLIT)
                     splits += 1
                     k = A.shape[0]
                     An = np.empty((k + 1, d))
@@ -264,11 +311,14 @@ class FastRegionSearch(Search):
         ch = pb.chart
         mats = [pb.weights[0] @ ch.B] + [np.asarray(W) for W in pb.weights[1:]]
         vecs = [pb.weights[0] @ ch.x0 + pb.biases[0]] + [np.asarray(b) for b in pb.biases[1:]]
+        dom_A, dom_b = ch.u_constraints()  # carried after the biases (see _walk)
         self._W_flat = np.ascontiguousarray(np.concatenate([m.reshape(-1) for m in mats]), dtype=np.float64)
         self._W_off = np.concatenate([[0], np.cumsum([m.size for m in mats])]).astype(np.int64)
         self._W_rows = np.array([m.shape[0] for m in mats], dtype=np.int64)
-        self._b_flat = np.ascontiguousarray(np.concatenate(vecs), dtype=np.float64)
         self._b_off = np.concatenate([[0], np.cumsum([v.size for v in vecs])]).astype(np.int64)
+        self._b_flat = np.ascontiguousarray(np.concatenate(vecs + [np.asarray(dom_A, dtype=np.float64).reshape(-1),
+                                                                   np.asarray(dom_b, dtype=np.float64)]),
+                                            dtype=np.float64)
         self._relus = np.array(pb.relus, dtype=np.bool_)
         self._relu_widths = [W.shape[0] for W, r in zip(pb.weights, pb.relus) if r]
 

@@ -6,6 +6,12 @@ depth-first walk: rows are added when the walk goes down and removed when it bac
 A neuron's sign over a region is decided by interval bounds over the domain's box first;
 only when those cannot decide does one LP (optimising the neuron towards the side that the
 current point does not show) settle it.
+
+Every decision is made on a distance scale: the model holds unit rows (each row ``a·u + c``
+is stored as ``(a·u + c) / ‖a‖``), and a neuron's bounds, point values and LP optima are
+those of ``(Z_j·u + z0_j) / ‖Z_j‖``, the signed distance to its hyperplane, compared with
+:data:`preimage.tolerances.LP_SIGN_BAND`. So a neuron's decisions do not depend on the scale
+of its weights (nor do the solver's tolerances act differently on large and small rows).
 """
 
 from __future__ import annotations
@@ -16,6 +22,15 @@ from .. import tolerances
 from ..polyhedra.solver import LinearProgram
 from .search import Node, Problem, RawPiece, Search, _Rows
 
+
+def _unit(A: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``A u + c`` divided by ``‖A_i‖`` (zero rows kept as they are)."""
+    A = np.asarray(A, dtype=np.float64).reshape(-1, np.shape(A)[-1])
+    c = np.asarray(c, dtype=np.float64).reshape(-1)
+    n = np.sqrt(np.einsum("ij,ij->i", A, A))
+    n = np.where(n > 0.0, n, 1.0)
+    return A / n[:, None], c / n
+
 __all__ = ["LPSearch", "lp_root_nodes"]
 
 
@@ -25,6 +40,8 @@ class _PathLP:
     def __init__(self, problem: Problem) -> None:
         ch = problem.chart
         A, b = ch.u_constraints()
+        A, nb = _unit(A, -np.asarray(b, dtype=np.float64))
+        b = -nb
         self.base_rows = A.shape[0]
         self.lp = LinearProgram(A, b)
         self.path: list = []  # the row objects currently in the model (after the base rows)
@@ -47,13 +64,13 @@ class _PathLP:
             del self.path[common:]
         new = chain[common:]
         if new:
-            A = np.array([r.a for r in new])
-            c = np.array([r.c for r in new])
+            A, c = _unit(np.array([r.a for r in new]), np.array([r.c for r in new]))
             self.lp.add_rows(A, -np.inf, -c)
             self.path.extend(new)
 
     def add_equalities(self, E: np.ndarray, e: np.ndarray) -> None:
         if E.shape[0]:
+            E, e = _unit(E, e)
             self.lp.add_rows(E, -e, -e)
             self.eq_rows += E.shape[0]
 
@@ -64,7 +81,8 @@ class _PathLP:
             self.eq_rows = 0
 
     def add_temporary(self, a: np.ndarray, c: float) -> int:
-        idx = self.lp.add_rows(a[None, :], -np.inf, -c)
+        a, cc = _unit(a[None, :], np.array([c]))
+        idx = self.lp.add_rows(a, -np.inf, -cc)
         return int(idx[0])
 
     def remove(self, idx: int) -> None:
@@ -125,41 +143,51 @@ class LPSearch(Search):
         return self._finish_lp(node, H, h, done)
 
     def _classify_lp(self, node: Node):
-        """Fix stable neurons (box bounds, then LPs).
+        """Fix stable neurons (box bounds, then LPs), on the distance scale of the module docstring.
 
         Returns ``(j, x_neg, x_pos)`` for the first neuron taking both signs on the region
-        (with a point strictly on each side), or ``(-1, None, None)``.
+        (with a point at distance more than the band on each side), or ``(-1, None, None)``.
+        A neuron whose LP optimum lies within the band is decided by that LP (no point of the
+        region lies beyond the band on that side: the region's part there is thinner than
+        the band, below the solver's resolution).
         """
         dec = node.dec
         und = np.flatnonzero(dec < 0)
         if und.size == 0:
             return -1, None, None
-        Z, z0 = node.Z[und], node.z0[und]
-        lo = self._box_min(Z, z0)
-        hi = -self._box_min(-Z, -z0)
-        eps = tolerances.VERTEX_SIGN * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
-        inact = hi <= eps
-        act = ~inact & (lo >= -eps)
+        nrm = np.sqrt(np.einsum("ij,ij->i", node.Z, node.Z))
+        zero = und[nrm[und] == 0.0]  # constant neurons: their sign is exact
+        dec[zero] = (node.z0[zero] > 0).astype(np.int8)
+        self.stats.fixed_by_bounds += int(zero.size)
+        und = und[nrm[und] > 0.0]
+        inv = np.where(nrm > 0.0, 1.0 / np.where(nrm > 0.0, nrm, 1.0), 0.0)
+        Zn, z0n = node.Z * inv[:, None], node.z0 * inv  # signed distances to the hyperplanes
+        lo = self._box_min(Zn[und], z0n[und])
+        hi = -self._box_min(-Zn[und], -z0n[und])
+        band = tolerances.LP_SIGN_BAND
+        eps = band * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
+        inact = hi < -eps
+        act = ~inact & (lo > eps)
         dec[und[inact]] = 0
         dec[und[act]] = 1
         self.stats.fixed_by_bounds += int(inact.sum() + act.sum())
         x = node.X[0]
         for j in np.flatnonzero(dec < 0):
-            zj = float(node.Z[j] @ x + node.z0[j])
-            e = tolerances.VERTEX_SIGN * (1.0 + abs(zj))
+            zj = float(Zn[j] @ x + z0n[j])
+            e = band * (1.0 + abs(zj))
             x_pos = x if zj > e else None
             x_neg = x if zj < -e else None
             if x_neg is None:
-                res = self._optimize(node.Z[j], "min")
-                if res.status == "optimal" and res.value + node.z0[j] < -e:
+                res = self._optimize(Zn[j], "min")
+                if res.status == "optimal" and res.value + z0n[j] < -e:
                     x_neg = res.x
             if x_pos is None and x_neg is not None:
-                res = self._optimize(node.Z[j], "max")
-                if res.status == "optimal" and res.value + node.z0[j] > e:
+                res = self._optimize(Zn[j], "max")
+                if res.status == "optimal" and res.value + z0n[j] > e:
                     x_pos = res.x
             if x_neg is not None and x_pos is not None:
                 return int(j), x_neg, x_pos
-            # no point with z < -e: active (z >= -e); else no point with z > e: inactive
+            # no point with distance < -e: active (z >= -e); else none with distance > e: inactive
             dec[j] = 1 if x_neg is None else 0
         return -1, None, None
 
@@ -176,10 +204,11 @@ class LPSearch(Search):
         layers = [(pb.weights[m], pb.biases[m], pb.relus[m]) for m in range(l, pb.depth)]
         bounds = propagate(H, h, layers, self._box_min)
         last = bounds[-1]
-        tol = tolerances.FEASIBILITY
         if target.activity is not None:
+            # prune only when the bounds miss the activity by more than their own rounding
+            # scale (relative to the magnitudes involved, so independent of the weights' scale)
             y = target.activity
-            slack = tol * (1.0 + np.abs(y))
+            slack = tolerances.FEASIBILITY * (1.0 + np.abs(y) + np.maximum(np.abs(last.lo), np.abs(last.hi)))
             pos = y > 0
             if np.any(last.lo[pos] > y[pos] + slack[pos]) or np.any(last.hi[pos] < y[pos] - slack[pos]):
                 return False
@@ -232,7 +261,8 @@ class LPSearch(Search):
             Ek, ek = C @ H, C @ h - d
             n_tmp = Ak.shape[0]
             if n_tmp:
-                self._lp.lp.add_rows(Ak, -np.inf, -ck)
+                Au, cu = _unit(Ak, ck)
+                self._lp.lp.add_rows(Au, -np.inf, -cu)
             self._lp.add_equalities(Ek, ek)
             x = self._feasible_point()
             self._lp.clear_equalities()

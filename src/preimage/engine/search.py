@@ -31,7 +31,8 @@ from .. import tolerances
 from .bounds_nb import backward_rows, forward_bounds, pack_layers
 from .domain import DomainChart
 from .targets import LayerTarget
-from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut
+from .exact import ExactRows, classes, exact_classes
+from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut, cut_cls
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "Search", "root_nodes", "make_search"]
 
@@ -189,6 +190,27 @@ class Search:
     def __post_init__(self) -> None:  # backends set up more state here
         self._packed = None
         self._rows_cache = None
+        self._dom_rows = None
+
+    def _exact_rows(self, rows: "_Rows | None", extra_a=(), extra_c=(), eq_a=(), eq_c=()) -> ExactRows:
+        """The rows that can be tight at a region's vertices, for :mod:`preimage.engine.exact`:
+        the domain's facets, the cutting rows ``rows`` then ``extra_*`` (bit order), equalities."""
+        d = self.problem.chart.dim
+        if self._dom_rows is None:
+            self._dom_rows = self.problem.chart.u_constraints()
+        A, c = _Rows.collect(rows, d)
+        if len(extra_a):
+            A = np.vstack([A, np.array(extra_a).reshape(-1, d)])
+            c = np.concatenate([c, np.array(extra_c, dtype=np.float64)])
+        return ExactRows(*self._dom_rows, A, c, np.array(eq_a).reshape(-1, d), np.array(eq_c, dtype=np.float64))
+
+    def _settle(self, node: Node, j: int, s: np.ndarray, eps: float) -> np.ndarray:
+        """Exact sides of the node's vertices w.r.t. neuron ``j`` (float distances ``s``, band ``eps``)."""
+        cls = np.where(s > eps, 1, np.where(s < -eps, -1, 0)).astype(np.int8)
+        amb = np.flatnonzero(np.abs(s) <= eps)
+        if amb.size:
+            cls[amb] = exact_classes(node.X, node.T, amb, node.Z[j], node.z0[j], self._exact_rows(node.rows))
+        return cls
 
     def run(self, stack: list[Node]) -> list[Node]:
         """Explore until the stack is empty or a stop is requested; return what is left."""
@@ -259,24 +281,36 @@ class Search:
         """Fix the stable neurons of the node's layer; split on the first unstable one (or prune
         the region when bounds show the target is out of reach). ``True`` if the node is done."""
         pb = self.problem
-        j, eps, fixed, s = classify(node.X, node.Z, node.z0, node.dec, tolerances.VERTEX_SIGN)
-        self.stats.fixed_by_bounds += fixed
-        if j < 0:
-            return False
+        while True:
+            j, eps, fixed, s, amb = classify(node.X, node.Z, node.z0, node.dec, tolerances.ENGINE_SIGN_BAND)
+            self.stats.fixed_by_bounds += fixed
+            if j < 0:
+                return False
+            if not amb:
+                cls = None
+                break
+            cls = self._settle(node, j, s, eps)  # a vertex in the band: its side is settled exactly
+            if np.any(cls < 0) and np.any(cls > 0):
+                break
+            node.dec[j] = 1 if np.any(cls > 0) else 0
+            self.stats.fixed_by_bounds += 1
         if (pb.prune and pb.target is not None and node.layer < pb.depth
                 and int(np.count_nonzero(node.dec < 0)) >= MID_LAYER_PRUNE_MIN_UNDECIDED):
             S = node.X @ node.Z.T + node.z0
             if not self._reachable_partial(node, S):
                 self.stats.pruned += 1
                 return True
-        self._split(node, j, s, eps, stack)
+        self._split(node, j, s, eps, stack, cls)
         return True
 
     def _layer_reachable(self, node: Node, H: np.ndarray, h: np.ndarray, l: int) -> bool:
         return self._reachable(node.X, H, h, l, node=node)
 
-    def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node]) -> None:
-        Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
+    def _split(self, node: Node, j: int, s: np.ndarray, eps: float, stack: list[Node], cls=None) -> None:
+        if cls is None:  # no vertex in the band: the float sides are certain
+            Xa, Ta, Xb, Tb, _ = cut(node.X, node.T, s, eps, node.dim, node.ncons, CUT_SPLIT)
+        else:
+            Xa, Ta, Xb, Tb, _ = cut_cls(node.X, node.T, cls, s, node.dim, node.ncons, CUT_SPLIT)
         self._push_children(node, j, (Xa, Ta), (Xb, Tb), stack)
 
     def _push_children(self, node: Node, j: int, neg_geom: tuple, pos_geom: tuple, stack: list[Node]) -> None:
@@ -342,11 +376,13 @@ class Search:
 
             def reachable(los, his, lower) -> bool:
                 lo, hi = los[los.shape[0] - n_last:], his[his.shape[0] - n_last:]
+                # bounds miss the activity by more than their rounding scale (scale-free)
+                slack = tol * (1.0 + np.abs(y) + np.maximum(np.abs(lo), np.abs(hi)))
                 if np.any(lo[pos] > y[pos] + slack[pos]) or np.any(hi[pos] < y[pos] - slack[pos]):
                     return False
                 if np.any(lo[~pos] > slack[~pos]):
                     return False
-                return not np.any(lower > allowed)
+                return not np.any(lower > allowed + tol * np.abs(lower))
 
             on_pre = True
         else:
@@ -356,7 +392,7 @@ class Search:
             allowed = rhs + tol * (1.0 + np.abs(rhs))
 
             def reachable(los, his, lower) -> bool:
-                bad = lower > allowed
+                bad = lower > allowed + tol * np.abs(lower)
                 return any(not np.any(bad[a:b]) for a, b in segments)
 
             on_pre = not pb.relus[pb.depth - 1]
@@ -400,32 +436,36 @@ class Search:
         eq_a, eq_c = [], []
         pos = y > 0
         order = np.concatenate([np.flatnonzero(~pos), np.flatnonzero(pos)])
+        band = tolerances.ENGINE_SIGN_BAND
         for i in order:
-            s = X @ node.Z[i] + node.z0[i] - y[i]
-            eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max() + abs(y[i]))
+            a_i, c_i = node.Z[i], float(node.z0[i] - y[i])
+            # an equality z_i = y_i (y_i > 0) is float data: within the band it holds (see classes)
+            cls, s, _ = classes(X, T, a_i, c_i, band, lambda: self._exact_rows(rows, eq_a=eq_a, eq_c=eq_c),
+                                exact=not pos[i])
+            has_neg, has_pos = bool(np.any(cls < 0)), bool(np.any(cls > 0))
             if pos[i]:
-                if s.min() > eps or s.max() < -eps:
+                if not np.any(cls <= 0) or not np.any(cls >= 0):
                     self.stats.pruned += 1
                     return True
-                if s.min() >= -eps and s.max() <= eps:
+                if not has_neg and not has_pos:
                     eq_a.append(node.Z[i].copy())  # already on the hyperplane
-                    eq_c.append(float(node.z0[i] - y[i]))
+                    eq_c.append(c_i)
                     continue
-                Xa, Ta, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_SLICE)
+                Xa, Ta, _, _, n_new = cut_cls(X, T, cls, s, dim, ncons, CUT_SLICE)
                 X, T = Xa, Ta
                 if X.shape[0] == 0:
                     self.stats.pruned += 1
                     return True
                 dim = dim - 1 if n_new > 0 else affine_rank(X, tolerances.VERTEX_SIGN)
                 eq_a.append(node.Z[i].copy())
-                eq_c.append(float(node.z0[i] - y[i]))
+                eq_c.append(c_i)
             else:
-                if s.max() <= eps:
+                if not has_pos:
                     continue  # z_i <= 0 holds on the whole region
-                if s.min() > eps:
+                if not np.any(cls <= 0):
                     self.stats.pruned += 1
                     return True
-                Xa, Ta, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_CLIP)
+                Xa, Ta, _, _, n_new = cut_cls(X, T, cls, s, dim, ncons, CUT_CLIP)
                 ncons += 1
                 X, T = Xa, Ta
                 if n_new == 0:  # no vertex strictly inside: only a face survives
@@ -460,16 +500,17 @@ class Search:
             X, T, dim, ncons = node.X, node.T, node.dim, node.ncons
             ok = True
             extra_a, extra_c = [], []
+            band = tolerances.ENGINE_SIGN_BAND
             for row, rhs in zip(A, b):
                 a_u, c_u = row @ H, float(row @ h - rhs)
-                s = X @ a_u + c_u
-                eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max())
-                if s.max() <= eps:
+                cls, s, _ = classes(X, T, a_u, c_u, band,
+                                    lambda: self._exact_rows(node.rows, extra_a, extra_c))
+                if not np.any(cls > 0):
                     continue
-                if s.min() > eps:
+                if not np.any(cls <= 0):
                     ok = False
                     break
-                X, T, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_CLIP)
+                X, T, _, _, n_new = cut_cls(X, T, cls, s, dim, ncons, CUT_CLIP)
                 ncons += 1
                 if n_new == 0:
                     dim = affine_rank(X, tolerances.VERTEX_SIGN)
@@ -482,13 +523,14 @@ class Search:
             if ok:
                 for row, rhs in zip(C, d):
                     a_u, c_u = row @ H, float(row @ h - rhs)
-                    s = X @ a_u + c_u
-                    eps = tolerances.VERTEX_SIGN * (1.0 + np.abs(s).max())
-                    if s.min() > eps or s.max() < -eps:
+                    cls, s, _ = classes(X, T, a_u, c_u, band,
+                                        lambda: self._exact_rows(node.rows, extra_a, extra_c, eq_a, eq_c),
+                                        exact=False)  # the target's equality holds within the band
+                    if not np.any(cls <= 0) or not np.any(cls >= 0):
                         ok = False
                         break
-                    if not (s.min() >= -eps and s.max() <= eps):
-                        X, T, _, _, n_new = cut(X, T, s, eps, dim, ncons, CUT_SLICE)
+                    if np.any(cls != 0):
+                        X, T, _, _, n_new = cut_cls(X, T, cls, s, dim, ncons, CUT_SLICE)
                         dim = dim - 1 if n_new > 0 else affine_rank(X, tolerances.VERTEX_SIGN)
                     eq_a.append(a_u)
                     eq_c.append(c_u)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["cut", "box_vertices", "affine_rank", "CUT_SPLIT", "CUT_CLIP", "CUT_SLICE", "words_for"]
+__all__ = ["cut", "cut_cls", "box_vertices", "affine_rank", "CUT_SPLIT", "CUT_CLIP", "CUT_SLICE", "words_for"]
 
 #: cut modes
 CUT_SPLIT = 0  # both sides (s <= 0 and s >= 0)
@@ -46,27 +46,42 @@ def _popcount(x):
 def _cut(X, T, s, eps, dim, bit, mode):
     """Cut the polytope (X, T) of dimension ``dim`` by ``s(x) = 0``, ``s`` given at the vertices.
 
+    Vertices with ``|s| <= eps`` lie on the hyperplane; see :func:`_cut_cls` (to which the
+    sides are passed once settled) for the rest.
+    """
+    V = X.shape[0]
+    cls = np.zeros(V, dtype=np.int8)
+    for i in range(V):
+        if s[i] < -eps:
+            cls[i] = -1
+        elif s[i] > eps:
+            cls[i] = 1
+    return _cut_cls(X, T, cls, s, dim, bit, mode)
+
+
+@njit(cache=True, nogil=True)
+def _cut_cls(X, T, cls, s, dim, bit, mode):
+    """Cut the polytope (X, T) of dimension ``dim`` by the hyperplane ``s(x) = 0``.
+
+    ``cls`` is the (settled) side of every vertex: ``-1``, ``0`` (on the hyperplane) or
+    ``1``; ``s`` its signed distance (used only to place the crossing points).
     Returns ``(Xa, Ta, Xb, Tb, n_new)``: for ``CUT_SPLIT`` the sides ``s <= 0`` (a) and
     ``s >= 0`` (b); for ``CUT_CLIP`` side a only; for ``CUT_SLICE`` the slice in a.
     ``n_new`` is the number of crossing edges (``> 0`` iff vertices lie strictly on both
     sides). The new inequality gets bit number ``bit`` (a slice's equality gets none).
-    Vertices with ``|s| <= eps`` lie on the hyperplane.
     """
     V = X.shape[0]
     d = X.shape[1]
     W = T.shape[1]
     word = bit // 64
     mask = np.uint64(1) << np.uint64(bit % 64)
-    cls = np.zeros(V, dtype=np.int8)
     tight = np.zeros(V, dtype=np.int64)
     n_neg = 0
     n_pos = 0
     for i in range(V):
-        if s[i] < -eps:
-            cls[i] = -1
+        if cls[i] < 0:
             n_neg += 1
-        elif s[i] > eps:
-            cls[i] = 1
+        elif cls[i] > 0:
             n_pos += 1
         c = 0
         for w in range(W):
@@ -112,7 +127,10 @@ def _cut(X, T, s, eps, dim, bit, mode):
     for k in range(n_new):
         u = eu[k]
         v = ev[k]
-        t = s[u] / (s[u] - s[v])
+        den = s[u] - s[v]
+        t = s[u] / den if den != 0.0 else 0.5
+        # sides settled exactly may disagree with the float distances: stay on the edge
+        t = min(max(t, 0.0), 1.0)
         for j in range(d):
             Xn[k, j] = X[u, j] + t * (X[v, j] - X[u, j])
         for w in range(W):
@@ -167,6 +185,12 @@ def cut(X: np.ndarray, T: np.ndarray, s: np.ndarray, eps: float, dim: int, bit: 
     return _cut(X, T, np.ascontiguousarray(s, dtype=np.float64), float(eps), int(dim), int(bit), int(mode))
 
 
+def cut_cls(X: np.ndarray, T: np.ndarray, cls: np.ndarray, s: np.ndarray, dim: int, bit: int, mode: int):
+    """Compiled :func:`_cut_cls` (see its docstring)."""
+    return _cut_cls(X, T, np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(s, dtype=np.float64),
+                    int(dim), int(bit), int(mode))
+
+
 def box_vertices(lo: np.ndarray, hi: np.ndarray, words: int) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and tight sets of a full-dimensional box; facet ``2j`` is ``x_j <= hi_j``,
     ``2j + 1`` is ``x_j >= lo_j``.
@@ -197,35 +221,62 @@ def affine_rank(X: np.ndarray, tol: float) -> int:
 
 @njit(cache=True, nogil=True)
 def _classify(X, Z, z0, dec, rel):
-    """Fix every undecided neuron whose sign is constant over the vertices (in ``dec``).
+    """Fix every undecided neuron whose sign is certainly constant over the vertices (in ``dec``).
 
-    Returns ``(j, eps_j, n_fixed, s)``: the first neuron whose sign changes (``-1`` if none),
-    its sign tolerance, the number of neurons fixed, and its values at the vertices.
+    Signs are read on a distance scale: ``s_v = (Z_j·x_v + z0_j) / ‖Z_j‖`` is the signed
+    distance of vertex ``v`` to the neuron's hyperplane (the norm is computed once per
+    row), and ``|s_v| <= rel * (1 + max_v |s_v|)`` is the ambiguity band (a zero row is
+    the constant ``z0_j``, whose sign is exact). A neuron with a vertex in the band is not
+    decided here: its float signs could be wrong.
+
+    Returns ``(j, eps_j, n_fixed, s, amb)``: the first neuron that is not certainly stable
+    (``-1`` if none) — it takes both signs strictly, or (``amb`` true) it has a vertex in
+    the band, to be settled exactly by the caller (:mod:`preimage.engine.exact`) — its
+    band's half-width, the number of neurons fixed, and its signed distances at the
+    vertices. Later neurons with a vertex in the band are left undecided.
     """
     V = X.shape[0]
     d = X.shape[1]
     n = Z.shape[0]
     first = -1
     eps_first = 0.0
+    amb_first = False
     fixed = 0
     for j in range(n):
         if dec[j] >= 0:
             continue
+        nrm = 0.0
+        for k in range(d):
+            nrm += Z[j, k] * Z[j, k]
+        if nrm == 0.0:  # constant neuron: its sign is exact
+            dec[j] = 1 if z0[j] > 0.0 else 0
+            fixed += 1
+            continue
+        inv = 1.0 / np.sqrt(nrm)
         mn = np.inf
         mx = -np.inf
+        mabs = np.inf
         for v in range(V):
             val = z0[j]
             for k in range(d):
                 val += X[v, k] * Z[j, k]
+            val *= inv
             if val < mn:
                 mn = val
             if val > mx:
                 mx = val
+            if abs(val) < mabs:
+                mabs = abs(val)
         eps = rel * (1.0 + max(abs(mn), abs(mx)))
-        if mx <= eps:
+        if mabs <= eps:  # a vertex in the band
+            if first < 0:
+                first = j
+                eps_first = eps
+                amb_first = True
+        elif mx < 0.0:
             dec[j] = 0
             fixed += 1
-        elif mn >= -eps:
+        elif mn > 0.0:
             dec[j] = 1
             fixed += 1
         elif first < 0:
@@ -233,12 +284,16 @@ def _classify(X, Z, z0, dec, rel):
             eps_first = eps
     s = np.empty(V)
     if first >= 0:
+        nrm = 0.0
+        for k in range(d):
+            nrm += Z[first, k] * Z[first, k]
+        inv = 1.0 / np.sqrt(nrm)
         for v in range(V):
             val = z0[first]
             for k in range(d):
                 val += X[v, k] * Z[first, k]
-            s[v] = val
-    return first, eps_first, fixed, s
+            s[v] = val * inv
+    return first, eps_first, fixed, s, amb_first
 
 
 def classify(X: np.ndarray, Z: np.ndarray, z0: np.ndarray, dec: np.ndarray, rel: float):
