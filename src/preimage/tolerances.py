@@ -86,10 +86,11 @@ ENGINE_SIGN_BAND: float = 1e-9
 #: Ambiguity band of the LP backend's sign decisions, on the same distance scale: interval
 #: bounds and LP optima of ``(a·u + c) / ‖a‖`` over a region whose LP rows are normalised.
 #: A bound beyond ``LP_SIGN_BAND * (1 + |bound|)`` decides a sign; an LP optimum inside the
-#: band (the neuron's hyperplane grazes the region within the solver's resolution) is
-#: settled exactly at the LP's optimal vertex when its tight rows determine it (see
-#: :mod:`preimage.engine.lp_search`). It is well above ``SOLVER_FEASIBILITY``: an LP
-#: point may violate the region's unit rows by that much.
+#: band means that the region reaches past the neuron's hyperplane by less than the band (a
+#: sliver below the solver's resolution), and the LP's side is taken (see
+#: :mod:`preimage.engine.lp_search`; unlike the vertex backend, this is not re-checked in
+#: exact arithmetic). It is well above ``SOLVER_FEASIBILITY``: an LP point may violate the
+#: region's unit rows by that much.
 LP_SIGN_BAND: float = 1e-7
 
 #: Machine epsilon of float64, for scale-aware tolerances.

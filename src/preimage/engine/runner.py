@@ -177,20 +177,30 @@ class _Collector:
     decision, the first confirmed piece) ends the search. The search always finishes the
     node it is on, so every piece of an explored node is kept."""
 
-    def __init__(self, checker: Checker | None, problem: Problem, budget: int | None) -> None:
+    def __init__(self, checker: Checker | None, problem: Problem, budget: int | None,
+                 forward: Callable[[RawPiece], None] | None = None) -> None:
         self.checker, self.problem, self.budget = checker, problem, budget
         self.pieces: list[RawPiece] = []
+        self.forward = forward  # serial runs: each piece is accepted at once (streamed as found)
+        self.count = 0
         self.unconfirmed = 0
+
+    def _keep(self, piece: RawPiece) -> None:
+        self.count += 1
+        if self.forward is not None:
+            self.forward(piece)
+        else:
+            self.pieces.append(piece)
 
     def sink(self, piece: RawPiece) -> bool:
         if self.checker is not None:
             if self.checker.confirm(piece, self.problem) is None:
                 self.unconfirmed += 1
                 return True
-            self.pieces.append(piece)
+            self._keep(piece)
             return False
-        self.pieces.append(piece)
-        return self.budget is None or len(self.pieces) < self.budget
+        self._keep(piece)
+        return self.budget is None or self.count < self.budget
 
 
 # -- executors --------------------------------------------------------------------------------------------
@@ -370,7 +380,8 @@ class _Run:
             index, nodes = self.queue.popleft()
             pb = self.state.problems[index]
             left = self._pieces_left()
-            collector = _Collector(self.state.checker, pb, left)
+            # serially, a piece is final once emitted (stops fall between nodes): accept it now
+            collector = _Collector(self.state.checker, pb, left, forward=lambda p: self._accept([p]))
             search = None
 
             def should_stop() -> bool:
@@ -388,7 +399,6 @@ class _Run:
                 self.reason = "interrupt"
             self.run_stats.add(search.stats)
             self.unconfirmed += collector.unconfirmed
-            self._accept(collector.pieces)
             if rest:
                 self.queue.appendleft((index, rest))
                 if self.parallel and self.reason is None and self._check_stop() is None:
