@@ -105,13 +105,19 @@ STOP = st.one_of(
 )
 
 
-def run_schedule(start, steps, pool, tmp_path):
-    """Run ``start`` under the first stop, then resume under each next one, then to the end."""
+def run_schedule(start, steps, pool, tmp_path, stream=False):
+    """Run ``start`` under the first stop, then resume under each next one, then to the end.
+
+    With ``stream`` the pieces go to a result file (``out=``): the checkpoints then name
+    that file instead of holding the pieces, and every stop leaves the file complete."""
     ck = tmp_path / "run.checkpoint"
+    out = tmp_path / "run.npz"
     found = 0
     res = None
     for i, ((what, value), parallel) in enumerate(steps):
         kw = {"checkpoint": ck}
+        if stream and i == 0:
+            kw["out"] = out
         if parallel:
             kw["scheduler"] = pool
         if what == "max_pieces":
@@ -127,6 +133,8 @@ def run_schedule(start, steps, pool, tmp_path):
             assert res.frontier_path == str(ck) and ck.exists()
         assert len(set(keys(res))) == len(res.set)  # never a piece twice
         assert len(res.set) >= found  # nothing found is lost
+        if stream:
+            assert len(preimage.load_geometry(out)) == len(res.set)  # the file holds every piece found
         found = len(res.set)
         if res.complete:
             return res
@@ -136,14 +144,33 @@ def run_schedule(start, steps, pool, tmp_path):
 @pytest.mark.parametrize("kind", ["regions", "union", "activity", "lp"])
 @settings(max_examples=12, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(seed=st.integers(0, 50), steps=st.lists(st.tuples(STOP, st.booleans()), min_size=1, max_size=4))
-def test_any_schedule_gives_the_serial_answer(kind, seed, steps, pool, small_tasks, tmp_path_factory):
+@given(seed=st.integers(0, 50), steps=st.lists(st.tuples(STOP, st.booleans()), min_size=1, max_size=4),
+       stream=st.booleans())
+def test_any_schedule_gives_the_serial_answer(kind, seed, steps, stream, pool, small_tasks, tmp_path_factory):
     start = problem(kind, seed)
     serial = start()
     assert serial.complete
-    res = run_schedule(start, steps, pool, tmp_path_factory.mktemp("sched"))
+    tmp = tmp_path_factory.mktemp("sched")
+    res = run_schedule(start, steps, pool, tmp, stream=stream)
     assert res.complete and keys(res) == keys(serial)
     assert res.stats.pieces == serial.stats.pieces
+    if stream:  # the file holds the same pieces (read back by load_geometry, which renormalises rows)
+        assert same_pieces(file_pieces(tmp / "run.npz"), serial)
+
+
+def file_pieces(path) -> dict:
+    with np.load(path) as z:
+        dis, dom = z["disjuncts"], z["domains"]
+    S = preimage.load_geometry(path)
+    return {(int(d), np.packbits(p.pattern).tobytes(), int(k)): p.polyhedron for p, k, d in zip(S, dis, dom)}
+
+
+def same_pieces(from_file: dict, result) -> bool:
+    mine = {(int(d), np.packbits(p.pattern).tobytes(), int(k)): p.polyhedron
+            for p, k, d in zip(result.set, result.disjuncts, result.domain_index)}
+    return len(from_file) == len(result.set) and from_file.keys() == mine.keys() and all(
+        np.allclose(from_file[k].A, mine[k].A, atol=1e-12) and np.allclose(from_file[k].b, mine[k].b, atol=1e-12)
+        and np.allclose(from_file[k].C, mine[k].C, atol=1e-12) for k in mine)
 
 
 @pytest.fixture(scope="module")

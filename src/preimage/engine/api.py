@@ -15,7 +15,7 @@ from .. import tolerances
 from ..errors import InvalidInputError
 from ..network import Network
 from .domain import as_domains, chart
-from .result import DeferredSet, PreimageResult, Verdict, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, canonical_index, pieces_from_arrays, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
@@ -130,10 +130,17 @@ def _default_checkpoint(kind: str) -> str:
 
 
 def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint):
+    """Run ``state``; stream its pieces to ``out``; on a stop save its checkpoint; the result.
+
+    With ``out``, a stop's checkpoint does not repeat the pieces: they are in ``out``, which
+    the checkpoint names (``state.stored``); a resume adopts that file as its first chunk.
+    """
     from .runner import WorkersLostError
 
+    if state.stored is not None and out is None:
+        out = state.stored["path"]
     with _blas_single_thread():
-        stream = PieceStream(out, state.problems, state.pieces) if out else None
+        stream = PieceStream(out, state.problems, state.pieces, state.stored) if out else None
         try:
             state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
                                 scheduler=scheduler, progress=progress,
@@ -141,22 +148,34 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
         finally:
             if stream is not None:
                 stream.flush()  # whatever happens next, the pieces found are on disk
+        stopped = reason is not None and reason != "found"
         ckpt = None
-        if reason is not None and reason != "found":
-            # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
-            path = checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None) \
-                or _default_checkpoint(state.kind)
-            ckpt = save_checkpoint(state, path)
-            log.info("run stopped (%s); checkpoint saved to %s", reason, ckpt)
+        if stopped:  # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
+            ckpt = str(checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None)
+                       or _default_checkpoint(state.kind))
         if state.kind == "verify":
+            if ckpt:
+                save_checkpoint(state, ckpt)
             result = _verdict(state, reason, ckpt)
+        elif stream is not None:
+            stream.finish()
+            total = state.n_pieces
+            from_file = state.stored is not None
+            result = _result_from_file(state, stream.out, reason, ckpt) if from_file else _result(state, reason, ckpt)
+            if stopped and stream.out.suffix.lower() == ".npz":  # the checkpoint names the file
+                state.pieces, state.stored = [], {"path": str(stream.out), "count": total}
+                save_checkpoint(state, ckpt)
+            elif stopped:  # a .json result (small): the checkpoint holds the pieces
+                save_checkpoint(state, ckpt)
         else:
-            if stream is not None:
-                stream.finish()
+            if ckpt:
+                save_checkpoint(state, ckpt)
             result = _result(state, reason, ckpt)
+        if ckpt:
+            log.info("run stopped (%s); checkpoint saved to %s", reason, ckpt)
     if reason == "workers_lost":
         raise WorkersLostError(
-            f"every worker of the Dask cluster is gone; {len(state.pieces)} pieces found so far are kept, "
+            f"every worker of the Dask cluster is gone; {state.n_pieces} pieces found so far are kept, "
             f"and the checkpoint {ckpt} can be finished locally with preimage.resume", result)
     return result
 
@@ -185,6 +204,22 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
         reason,
         dict(state.info),
     )
+
+
+def _result_from_file(state: RunState, path: Path, reason: str | None, ckpt: str | None) -> PreimageResult:
+    """The result of a run whose earlier pieces live in its result file (a resumed streamed
+    run): the pieces are read from that file when first used (``vertices`` is empty)."""
+    with np.load(path, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in ("domains", "disjuncts", "patterns", "pattern_lengths", "ambient_dim")}
+    order = canonical_index(arrays)
+
+    def build():
+        with np.load(path, allow_pickle=False) as z:
+            return pieces_from_arrays({k: z[k] for k in z.files}, order)
+
+    return PreimageResult(DeferredSet(build, order.shape[0], int(arrays["ambient_dim"])), reason is None, state.stats,
+                          state.layer, arrays["disjuncts"][order], arrays["domains"][order], (), ckpt, reason,
+                          dict(state.info))
 
 
 def preimage(
@@ -319,7 +354,9 @@ def resume(path, *, time_limit: float | None = None, max_pieces: int | None = No
     state = load_checkpoint(p)
     if state.kind not in ("preimage", "regions", "verify"):
         raise InvalidInputError(f"{str(p)!r} holds a {state.kind!r} run, which cannot be resumed here")
-    if out is None and state.kind != "verify" and str(p).endswith(".checkpoint") \
+    if out is None and state.stored is not None:
+        out = state.stored["path"]
+    elif out is None and state.kind != "verify" and str(p).endswith(".checkpoint") \
             and Path(str(p)[: -len(".checkpoint")]).suffix in (".npz", ".json"):
         out = str(p)[: -len(".checkpoint")]
     _writable(out, "out")

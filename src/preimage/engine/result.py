@@ -13,7 +13,8 @@ from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index",
+           "pieces_from_arrays"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +138,36 @@ def raw_arrays(raws: list[RawPiece], chart: DomainChart) -> dict[str, np.ndarray
     return {"format": np.array("preimage.PolyhedralSet"), "version": np.array(VERSION), "ambient_dim": np.array(n),
             "A": A, "b": b, "A_offsets": A_off.astype(np.int64), "C": C, "d": d, "C_offsets": C_off.astype(np.int64),
             "patterns": pats, "pattern_lengths": lengths, "M": M.reshape(-1, n), "c": c0.reshape(-1),
-            "M_offsets": (np.arange(len(raws) + 1) * out_dim).astype(np.int64), "map_dim": np.array(out_dim)}
+            "M_offsets": (np.arange(len(raws) + 1) * out_dim).astype(np.int64), "map_dim": np.array(out_dim),
+            "disjuncts": np.array([r.disjunct for r in raws], dtype=np.int64),
+            "domains": np.array([r.domain_index for r in raws], dtype=np.int64)}
+
+
+def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
+    """The pieces of an engine result file in canonical order (see
+    :func:`preimage.engine.runner.canonical_order`): the same key, from the file's arrays."""
+    pats, lens = arrays["patterns"], arrays["pattern_lengths"]
+    n = lens.shape[0]
+    dom = arrays["domains"] if "domains" in arrays else np.zeros(n, np.int64)
+    dis = arrays["disjuncts"] if "disjuncts" in arrays else np.zeros(n, np.int64)
+    keys = [(int(dom[i]), np.packbits(pats[i, : lens[i]].astype(bool)).tobytes(), int(lens[i]), int(dis[i]))
+            for i in range(n)]
+    return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
+
+
+def pieces_from_arrays(arrays: dict[str, np.ndarray], order: np.ndarray) -> list[Piece]:
+    """The pieces of an engine result file (bit for bit as the engine made them), in ``order``."""
+    n = int(arrays["ambient_dim"])
+    A, b, Ao = readonly(arrays["A"].reshape(-1, n)), readonly(arrays["b"]), arrays["A_offsets"]
+    C, d, Co = readonly(arrays["C"].reshape(-1, n)), readonly(arrays["d"]), arrays["C_offsets"]
+    M, c, Mo = readonly(arrays["M"].reshape(-1, n)), readonly(arrays["c"]), arrays["M_offsets"]
+    pats, lens = arrays["patterns"], arrays["pattern_lengths"]
+    out = []
+    for i in order:
+        P = Polyhedron._from_views(A[Ao[i]:Ao[i + 1]], b[Ao[i]:Ao[i + 1]], C[Co[i]:Co[i + 1]], d[Co[i]:Co[i + 1]])
+        amap = AffineMap._from_views(M[Mo[i]:Mo[i + 1]], c[Mo[i]:Mo[i + 1]])
+        out.append(Piece._from_views(P, readonly(pats[i, : lens[i]].astype(bool)), amap))
+    return out
 
 
 def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:

@@ -98,6 +98,13 @@ class RunState:
     stats: Stats = field(default_factory=Stats)
     info: dict = field(default_factory=dict)
     checker: Checker | None = None
+    #: pieces found earlier that live in a result file, not in ``pieces``:
+    #: ``{"path": the .npz file, "count": how many}`` (a streamed run's checkpoint)
+    stored: dict | None = None
+
+    @property
+    def n_pieces(self) -> int:
+        return len(self.pieces) + (self.stored["count"] if self.stored else 0)
 
 
 # -- stops ------------------------------------------------------------------------------------------------
@@ -332,7 +339,7 @@ class _Run:
 
     # stop conditions and progress
     def _pieces_left(self) -> int | None:
-        return None if self.max_pieces is None else self.max_pieces - len(self.state.pieces)
+        return None if self.max_pieces is None else self.max_pieces - self.state.n_pieces
 
     def _check_stop(self) -> str | None:
         if self.stop_request.signal is not None:
@@ -510,7 +517,13 @@ class _Run:
             self.state.info["unconfirmed"] = self.state.info.get("unconfirmed", 0) + self.unconfirmed
             if self.stop_request.signal is not None:
                 self.state.info["signal"] = self.stop_request.signal
-            self._report(force=True)
+        try:
+            self._report(force=True)  # the final counts
+        except RunAborted:
+            raise
+        except KeyboardInterrupt:  # the state is whole: an interrupt now stops an unfinished run
+            if self.reason is None:
+                self.reason = "interrupt"
         if self.reason == "found":
             return self.reason
         if self.state.frontier and self.reason is None:  # pragma: no cover - every exit sets a reason
@@ -541,9 +554,9 @@ def run(
              progress=progress, on_piece=on_piece, stop=StopRequest())
     with r.stop_request:
         log.info("run started: %d frontier nodes, %d pieces so far", sum(len(n) for _, n in r.queue),
-                 len(state.pieces))
+                 state.n_pieces)
         reason = r.execute()
-    log.info("run ended: %s, %d pieces", reason or "complete", len(state.pieces))
+    log.info("run ended: %s, %d pieces", reason or "complete", state.n_pieces)
     return state, reason
 
 

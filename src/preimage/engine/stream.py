@@ -4,8 +4,8 @@ Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` (each chunk a val
 ``preimage.PolyhedralSet`` file, see ``docs/formats.md``), so a crash loses at most the
 last chunk's worth of time. When the run ends — complete or stopped — the chunks are
 joined into ``OUT`` (pieces in the order they were found) and removed. A resumed run
-writes the pieces it starts with as its first chunk, so ``OUT`` always holds every piece
-of the result. Chunks and the joined file are built from the raw pieces' arrays, without
+starts with the pieces found before as its first chunk (the earlier result file, or the
+checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the joined file are built from the raw pieces' arrays, without
 a Python object per piece, and stored uncompressed (writing is then as fast as the disk).
 """
 
@@ -32,7 +32,7 @@ CHUNK_SECONDS = 5.0
 class PieceStream:
     """Collects raw pieces and writes them out in chunks (see the module docstring)."""
 
-    def __init__(self, out, problems: list[Problem], existing: list[RawPiece] = ()) -> None:
+    def __init__(self, out, problems: list[Problem], existing: list[RawPiece] = (), stored: dict | None = None) -> None:
         self.out = Path(out)
         if self.out.suffix.lower() not in (".npz", ".json"):
             self.out = self.out.with_suffix(".npz")
@@ -40,10 +40,30 @@ class PieceStream:
         shutil.rmtree(self.parts, ignore_errors=True)  # left by a crash: the checkpoint's pieces replace it
         self.parts.mkdir(parents=True, exist_ok=True)
         self.charts = {pb.domain_index: pb.chart for pb in problems}
-        self.buffer: list[RawPiece] = list(existing)
         self.count = 0
+        if stored is not None:  # the pieces of the earlier runs: their file is the first chunk
+            self._adopt(Path(stored["path"]), int(stored["count"]))
+        self.buffer: list[RawPiece] = list(existing)
         self.last = time.monotonic()
         self.flush()
+
+    def _adopt(self, path: Path, count: int) -> None:
+        from ..errors import InvalidInputError
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                found = int(z["A_offsets"].shape[0] - 1)
+        except (OSError, KeyError, ValueError) as exc:
+            raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}") from None
+        if found != count:
+            raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which holds {found} pieces, "
+                                    f"not the {count} it had when the run stopped (was it changed?)")
+        target = self.parts / f"chunk_{self.count:05d}.npz"
+        if path.resolve() == self.out.resolve():
+            os.replace(path, target)  # it is rewritten whole by finish()
+        else:
+            shutil.copyfile(path, target)
+        self.count += 1
 
     def add(self, piece: RawPiece) -> None:
         self.buffer.append(piece)
@@ -72,9 +92,13 @@ class PieceStream:
         if not parts:  # no piece at all: an empty set of the right space
             ch = next(iter(self.charts.values()))
             n = ch.dim if ch.slice is not None else ch.input_dim
+            none = np.zeros(0, np.int64)
             parts = [{"format": np.array("preimage.PolyhedralSet"), "version": np.array(1), "ambient_dim": np.array(n),
                       "A": np.zeros((0, n)), "b": np.zeros(0), "A_offsets": np.zeros(1, np.int64),
-                      "C": np.zeros((0, n)), "d": np.zeros(0), "C_offsets": np.zeros(1, np.int64)}]
+                      "C": np.zeros((0, n)), "d": np.zeros(0), "C_offsets": np.zeros(1, np.int64),
+                      "patterns": np.zeros((0, 0), np.uint8), "pattern_lengths": none, "M": np.zeros((0, n)),
+                      "c": np.zeros(0), "M_offsets": np.zeros(1, np.int64), "map_dim": np.array(0),
+                      "disjuncts": none, "domains": none}]
         joined = concat_set_arrays(parts)
         if self.out.suffix.lower() == ".json":  # small results, as JSON
             from ..polyhedra.io import save, set_from_arrays

@@ -94,6 +94,9 @@ def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
         out[off] = np.concatenate([[0]] + [p[off][1:] + s for p, s in zip(parts, shifts)]).astype(np.int64)
     if "map_dim" in first:
         out["map_dim"] = first["map_dim"]
+    for extra in ("disjuncts", "domains"):  # per-piece integers of engine results
+        if all(extra in p for p in parts):
+            out[extra] = np.concatenate([p[extra] for p in parts])
     if "patterns" in first:
         width = max(p["patterns"].shape[1] for p in parts)
         out["patterns"] = np.concatenate([np.pad(p["patterns"], ((0, 0), (0, width - p["patterns"].shape[1])),
