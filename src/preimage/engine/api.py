@@ -86,6 +86,7 @@ def _default_workers(workers):
 
 
 def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint) -> PreimageResult:
+    from .kernels import ensure_compiled; ensure_compiled()  # noqa: E702 - compile before any clock starts
     with _blas_single_thread():
         return _execute_inner(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
                               scheduler=scheduler, progress=progress, out=out, checkpoint=checkpoint)
@@ -276,6 +277,7 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
 
 
 def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify) -> Verdict:
+    from .kernels import ensure_compiled; ensure_compiled()  # noqa: E702 - compile before any clock starts
     from ..specs import Spec, load_vnnlib
 
     net = _check_network(net)

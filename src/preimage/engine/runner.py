@@ -78,6 +78,7 @@ class RunState:
 def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | None, seconds: float | None,
           checker: Checker | None, max_pieces: int | None):
     """Explore ``nodes`` (a worker task). Returns ``(index, pieces, stats, leftover, candidates)``."""
+    from .kernels import ensure_compiled; ensure_compiled()  # noqa: E702 - compile before any clock starts
     pieces: list[RawPiece] = []
     unconfirmed = [0]
     start = time.time()
