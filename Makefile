@@ -5,6 +5,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the numba kernels, compiled into their disk cache once the venv exists (and again when they change)
+KERNEL_SOURCES := $(wildcard src/preimage/engine/vpoly.py src/preimage/engine/bounds_nb.py \
+                            src/preimage/engine/fast_regions.py src/preimage/engine/kernels.py)
+KSTAMP := $(VENV)/.kernels
 
 .PHONY: demo test bench bench-all figures clean help
 
@@ -22,13 +26,17 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
-demo: $(STAMP)
+$(KSTAMP): $(STAMP) $(KERNEL_SOURCES)
+	$(BIN)/python -c "from preimage.engine.kernels import ensure_compiled; ensure_compiled()"
+	touch $(KSTAMP)
+
+demo: $(KSTAMP)
 	$(BIN)/python examples/demo.py --out demo_out
 
-test: $(STAMP)
+test: $(KSTAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
-bench: $(STAMP)
+bench: $(KSTAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_enumeration.py
 	$(BIN)/python benchmarks/bench_conv.py
@@ -37,7 +45,7 @@ bench-all: bench
 	$(BIN)/python benchmarks/bench_acasxu.py
 	$(BIN)/python benchmarks/bench_regions.py
 
-figures: $(STAMP)
+figures: $(KSTAMP)
 	$(BIN)/preimage figures --out figs
 
 clean:
