@@ -6,8 +6,8 @@ Runs ``preimage reach MODEL SPEC --json`` as a subprocess ``--runs`` times (afte
 run that warms the kernel and onnxruntime caches), reads ``time_s`` (the engine's time, measured
 inside the process) from the JSON line, and writes the medians of wall, engine and start-up
 (wall - engine, per run) to ``benchmarks/results/startup.json`` with the command line.
-Target: start-up <= 0.5 s (nnenum's is about 0.9 s). The machine's load average is recorded:
-on a busy machine every figure grows.
+Target: start-up <= 0.5 s (nnenum's is about 0.9 s). The machine's load average and each
+process's CPU time (user + system, steadier than wall time on a busy machine) are recorded.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -40,14 +41,22 @@ def cli() -> list[str]:
     return [sys.executable, "-c", "import sys; from preimage.cli import main; sys.exit(main())"]
 
 
-def run_once(cmd: list[str]) -> tuple[float, float]:
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def run_once(cmd: list[str]) -> tuple[float, float, float]:
+    """``(wall, engine, cpu)``: the process's wall time, its ``time_s``, its user + system CPU time."""
+    c0 = _children_cpu()
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    cpu = _children_cpu() - c0
     if proc.returncode not in (0, 1):  # reach: 0 unsat, 1 sat (both answers)
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
     line = proc.stdout.strip().splitlines()[-1]
-    return wall, float(json.loads(line)["time_s"])
+    return wall, float(json.loads(line)["time_s"]), cpu
 
 
 def main(argv=None) -> int:
@@ -61,9 +70,11 @@ def main(argv=None) -> int:
     run_once(cmd)  # warm-up: kernel cache, onnxruntime reference cache, OS file cache
     runs = []
     for _ in range(args.runs):
-        wall, engine = run_once(cmd)
-        runs.append({"wall_s": round(wall, 4), "engine_s": round(engine, 4), "startup_s": round(wall - engine, 4)})
-        print(f"wall {wall:.3f} s  engine {engine:.3f} s  start-up {wall - engine:.3f} s", flush=True)
+        wall, engine, cpu = run_once(cmd)
+        runs.append({"wall_s": round(wall, 4), "engine_s": round(engine, 4), "startup_s": round(wall - engine, 4),
+                     "cpu_s": round(cpu, 4)})
+        print(f"wall {wall:.3f} s  engine {engine:.3f} s  start-up {wall - engine:.3f} s  (process CPU {cpu:.3f} s)",
+              flush=True)
     result = {
         "command": " ".join(Path(c).name if i == 0 else os.path.relpath(c, HERE.parent) if os.path.exists(c) else c
                             for i, c in enumerate(cmd)),
@@ -72,6 +83,7 @@ def main(argv=None) -> int:
         "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 4),
         "median_engine_s": round(statistics.median(r["engine_s"] for r in runs), 4),
         "median_startup_s": round(statistics.median(r["startup_s"] for r in runs), 4),
+        "median_cpu_s": round(statistics.median(r["cpu_s"] for r in runs), 4),
         "target_startup_s": 0.5,
         "all": runs,
         "load_average": [round(x, 2) for x in os.getloadavg()],

@@ -7,12 +7,14 @@ import os
 import subprocess
 import sys
 
+import numba
 import pytest
 
 from preimage.engine import kernels
 
 _SCRIPT = r"""
 import json
+import sys
 import numpy as np
 import preimage
 
@@ -25,12 +27,16 @@ regions = preimage.linear_regions(net, box, time_limit=2)              # compile
 y = float(net.forward(np.zeros((1, 2)))[0, 0])
 pre = preimage.preimage(net, preimage.Box([y - 0.5], [y + 0.5]), domain=box, time_limit=2)  # vertex search
 print(json.dumps({"regions": [regions.complete, len(regions.set)], "preimage": [pre.complete, len(pre.set)],
-                  "missing": preimage.engine.kernels.missing()}))
+                  "missing": preimage.engine.kernels.missing(),
+                  "patterns": sorted(p.pattern.astype(int).tolist() for p in list(regions.set) + list(pre.set)),
+                  "scipy.linalg": "scipy.linalg" in sys.modules}))
 """
 
 
-def _run(cache_dir) -> subprocess.CompletedProcess:
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(cache_dir))
+def _run(cache_dir=None, **env_vars) -> subprocess.CompletedProcess:
+    env = dict(os.environ, **env_vars)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = str(cache_dir)
     return subprocess.run([sys.executable, "-c", _SCRIPT], capture_output=True, text=True, env=env, timeout=600)
 
 
@@ -42,6 +48,7 @@ def test_cold_cache_compiles_before_the_clock(tmp_path):
     cold = _run(tmp_path)
     assert cold.returncode == 0, cold.stderr
     out = json.loads(cold.stdout)  # stdout is the result line alone
+    out.pop("scipy.linalg")  # imported when compiling, not when loading (test_fast_loading_...)
     assert out["regions"][0] and out["regions"][1] > 10
     assert out["preimage"][0] and out["preimage"][1] > 0
     assert out["missing"] == []
@@ -49,8 +56,21 @@ def test_cold_cache_compiles_before_the_clock(tmp_path):
     assert "compiling" not in cold.stdout
     warm = _run(tmp_path)
     assert warm.returncode == 0, warm.stderr
-    assert json.loads(warm.stdout) == out
+    assert {k: v for k, v in json.loads(warm.stdout).items() if k != "scipy.linalg"} == out
     assert "compiling" not in warm.stderr, warm.stderr
+
+
+def test_fast_loading_gives_the_same_results():
+    """Kernels loaded without numba's compiler set-up (the default) compute what numba's own
+    loading does; scipy.linalg (imported by that set-up) is then not imported at all."""
+    kernels.ensure_compiled()  # the default cache is warm for the subprocesses
+    fast = _run(PREIMAGE_NUMBA_FAST_LOAD="1")
+    plain = _run(PREIMAGE_NUMBA_FAST_LOAD="0")
+    assert fast.returncode == 0 and plain.returncode == 0, fast.stderr + plain.stderr
+    a, b = json.loads(fast.stdout), json.loads(plain.stdout)
+    assert b.pop("scipy.linalg") is True
+    assert a.pop("scipy.linalg") is (not numba.__version__.startswith(kernels._FAST_LOAD_NUMBA))
+    assert a == b
 
 
 def test_kernel_list_matches_the_cache():

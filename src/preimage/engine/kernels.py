@@ -8,8 +8,9 @@ milliseconds. :func:`ensure_compiled` is called by the engine's entry points bef
 start their clocks, so that a ``time_limit`` is never spent compiling:
 
 * with a warm cache it only reads numba's small index files (well under a millisecond) and
-  compiles nothing; each kernel is then loaded from disk at its first call, so a run loads
-  only the kernels it uses;
+  compiles nothing; each kernel is then loaded from disk at its first call (10-35 ms), so a
+  run loads only the kernels it uses, and without numba's compiler set-up (about 0.25 s,
+  see :func:`_install_fast_loader`);
 * with a cold cache (first run, new numba, edited kernel sources) it says so once on
   stderr, with the expected duration, then compiles every kernel for every signature the
   engine calls it with, and numba writes them to its cache.
@@ -21,6 +22,7 @@ warms the cache ahead of time (``make`` does this when it sets up the environmen
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 import time
@@ -67,6 +69,9 @@ KERNELS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
        _i8, _f8, _i8, _i8),),),                                  # d, rel, max_nodes, max_out
 )
 
+#: numba versions whose internals :func:`_fast_load` was checked against
+_FAST_LOAD_NUMBA = ("0.68.",)
+
 _lock = threading.Lock()
 _done = False
 
@@ -96,6 +101,45 @@ def missing() -> list[str]:
     return [label for label, disp, sigs in _dispatchers() if not all(_cached(disp, s) for s in sigs)]
 
 
+def _fast_load_enabled() -> bool:
+    import numba
+
+    if os.environ.get("PREIMAGE_NUMBA_FAST_LOAD", "1").strip().lower() in ("0", "off", "no", "false"):
+        return False
+    return numba.__version__.startswith(_FAST_LOAD_NUMBA)
+
+
+def _install_fast_loader(disp) -> bool:
+    """Make numba load ``disp``'s cached machine code without its ``target_context.refresh()``.
+
+    On a cache hit numba's ``Dispatcher.compile`` calls ``Cache.load_overload``, which first
+    refreshes the target context: it installs every typing and lowering registry numba has
+    and, through its BLAS check, imports ``scipy.linalg`` -- about 0.25 s per process, needed
+    to compile, not to run machine code that is already compiled. Running it needs the numba
+    runtime, initialised here instead. Only this dispatcher's cache object is changed, and
+    only its loading: the rest of the cache-hit path is numba's own, kernels still load at
+    their first call (a run loads only those it uses), and a cache miss compiles as before
+    (compiling refreshes the context itself). It relies on numba internals, so it is used
+    only with the numba versions it was checked with (``_FAST_LOAD_NUMBA``) and
+    ``PREIMAGE_NUMBA_FAST_LOAD=0`` switches it off.
+    """
+    from numba.core.caching import FunctionCache
+    from numba.core.runtime import nrt
+
+    cache = disp._cache
+    if not isinstance(cache, FunctionCache) or getattr(cache, "_preimage_fast_loader", False):
+        return False
+
+    def load_overload(sig, target_context):
+        nrt.rtsys.initialize(target_context)
+        with cache._guard_against_spurious_io_errors():
+            return cache._load_overload(sig, target_context)
+
+    cache.load_overload = load_overload
+    cache._preimage_fast_loader = True
+    return True
+
+
 def _stderr_note(message: str) -> None:
     print(f"preimage: {message}", file=sys.stderr, flush=True)
 
@@ -104,7 +148,7 @@ def ensure_compiled(progress_note: Callable[[str], None] | None = _stderr_note) 
     """Make sure every engine kernel is compiled and in numba's disk cache (once per process).
 
     With a warm cache this compiles and loads nothing (kernels load from disk at their first
-    call, in milliseconds). With a cold one, ``progress_note`` (default: one line on stderr;
+    call, in milliseconds; see :func:`_install_fast_loader`). With a cold one, ``progress_note`` (default: one line on stderr;
     ``None``: silent) is told once that the kernels are being compiled and cached, and how
     long that takes, and every kernel is compiled for the signatures the engine uses.
     Returns the seconds spent compiling (0.0 when nothing was compiled).
@@ -128,5 +172,11 @@ def ensure_compiled(progress_note: Callable[[str], None] | None = _stderr_note) 
                 log.debug("kernel %s compiled in %.1f s", label, time.perf_counter() - t)
             seconds = time.perf_counter() - t0
             log.info("engine kernels compiled and cached in %.1f s", seconds)
+        if _fast_load_enabled():
+            for label, disp, _ in _dispatchers():
+                try:
+                    _install_fast_loader(disp)
+                except Exception as exc:  # numba's own loading remains
+                    log.debug("kernel %s: fast loader not installed (%s: %s)", label, type(exc).__name__, exc)
         _done = True
         return seconds
