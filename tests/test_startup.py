@@ -78,8 +78,8 @@ def test_cache_key_follows_the_file_and_can_be_disabled(tmp_path, monkeypatch):
 
 def test_reach_imports_only_what_it_needs(tmp_path):
     """``preimage reach --json`` on an ONNX model (onnxruntime outputs cached by a first run)
-    imports neither onnxruntime nor rich, dask, torch, matplotlib, plotly, nor the conv and
-    plotting packages' submodules."""
+    imports neither onnxruntime nor rich, dask, torch, matplotlib, plotly, scipy.sparse (nor
+    scipy.linalg, with the fast kernel loader), nor the conv and plotting packages' submodules."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     model = os.path.join(root, "benchmarks", "acasxu", "onnx", "ACASXU_run2a_1_1_batch_2000.onnx")
     spec = os.path.join(root, "benchmarks", "acasxu", "vnnlib", "prop_1.vnnlib")
@@ -89,8 +89,11 @@ def test_reach_imports_only_what_it_needs(tmp_path):
         "import sys, json\n"
         "from preimage.cli import main\n"
         f"code = main(['reach', {model!r}, {spec!r}, '--json'])\n"
-        "heavy = ['onnxruntime', 'rich', 'dask', 'distributed', 'torch', 'matplotlib', 'plotly',\n"
+        "heavy = ['onnxruntime', 'rich', 'dask', 'distributed', 'torch', 'matplotlib', 'plotly', 'scipy.sparse',\n"
         "         'preimage.conv.cells', 'preimage.plotting.contraction']\n"
+        "from preimage.engine import kernels\n"
+        "if kernels._fast_load_enabled():\n"
+        "    heavy.append('scipy.linalg')  # only numba's compiler set-up imports it\n"
         "print(json.dumps({'code': code, 'loaded': [m for m in heavy if m in sys.modules]}))\n"
     )
     env = dict(os.environ, PREIMAGE_CACHE_DIR=str(tmp_path / "cache"))

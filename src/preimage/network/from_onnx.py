@@ -408,8 +408,6 @@ def _gemm(ins: list, a: dict, label: str, builder: ChainBuilder) -> _Data:
 
 
 def _matmul(ins: list, label: str, builder: ChainBuilder) -> _Data:
-    import scipy.sparse as sp
-
     X, B = ins
     if isinstance(X, _Data) and not isinstance(B, _Data):
         Bm = np.asarray(B, dtype=np.float64)
@@ -421,7 +419,12 @@ def _matmul(ins: list, label: str, builder: ChainBuilder) -> _Data:
         if per[-1] != Bm.shape[0]:
             raise InvalidInputError(f"{label}: cannot multiply a tensor of shape {X.full_shape()} by {Bm.shape}")
         lead = int(np.prod(per[:-1])) if len(per) > 1 else 1
-        W = Bm.T if lead == 1 else sp.kron(sp.eye_array(lead), sp.csr_array(Bm.T), format="csr")
+        if lead == 1:
+            W = Bm.T
+        else:
+            import scipy.sparse as sp
+
+            W = sp.kron(sp.eye_array(lead), sp.csr_array(Bm.T), format="csr")
         expr = builder.linear(X.expr, W, None, per[:-1] + (Bm.shape[1],), label)
         return _Data(expr, X.rank, 0)
     if isinstance(B, _Data) and not isinstance(X, _Data):
