@@ -34,9 +34,9 @@ __all__ = ["ensure_compiled", "missing", "KERNELS", "COMPILE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
-#: what a full compile of the kernels takes (measured: about 25 s on an idle laptop-class
-#: core, 40-60 s on a busy 2-core machine)
-COMPILE_SECONDS = "20-60 s"
+#: what a full compile of the kernels takes (measured on the project's 2-core machine: 18 s
+#: idle, 38 s under a load average of 10)
+COMPILE_SECONDS = "20-40 s"
 
 _f8_1 = types.float64[::1]
 _f8_2 = types.float64[:, ::1]
