@@ -7,6 +7,10 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
+# the numba kernels, compiled into their disk cache once the venv exists (and again when they change)
+KERNEL_SOURCES := $(wildcard src/preimage/engine/vpoly.py src/preimage/engine/bounds_nb.py \
+                            src/preimage/engine/fast_regions.py src/preimage/engine/kernels.py)
+KSTAMP := $(VENV)/.kernels
 
 # the oldest supported Python is 3.11 (the default above); test-313 checks the newest, 3.13,
 # in its own venv from the same lock (every pinned version has a 3.13 wheel, torch included).
@@ -38,10 +42,14 @@ $(DOCS_STAMP): $(STAMP) docs/requirements.lock
 	$(BIN)/python -m pip install --quiet -r docs/requirements.lock -c requirements.lock
 	touch $(DOCS_STAMP)
 
-demo: $(STAMP)
+$(KSTAMP): $(STAMP) $(KERNEL_SOURCES)
+	$(BIN)/python -c "from preimage.engine.kernels import ensure_compiled; ensure_compiled()"
+	touch $(KSTAMP)
+
+demo: $(KSTAMP)
 	$(BIN)/python examples/demo.py --out demo_out
 
-test: $(STAMP)
+test: $(KSTAMP)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The explorer's browser test (tests/test_explore.py) drives Debian's chromium through Selenium
@@ -72,7 +80,7 @@ $(STAMP313): requirements.lock pyproject.toml
 test-313: $(STAMP313)
 	$(VENV313)/bin/python -m pytest -q -n 2 --dist loadfile
 
-bench: $(STAMP)
+bench: $(KSTAMP)
 	$(BIN)/python benchmarks/bench_foundation.py
 	$(BIN)/python benchmarks/bench_enumeration.py
 	$(BIN)/python benchmarks/bench_conv.py
@@ -81,7 +89,7 @@ bench-all: bench
 	$(BIN)/python benchmarks/bench_acasxu.py
 	$(BIN)/python benchmarks/bench_regions.py
 
-figures: $(STAMP)
+figures: $(KSTAMP)
 	$(BIN)/preimage figures --out figs
 
 clean:

@@ -29,40 +29,58 @@ Examples
 
 from __future__ import annotations
 
-from .circulant import (
-    MAX_DENSE_SIZE,
-    CirculantLayer,
-    ConvCirculantComparison,
-    InvertibilityCheck,
-    SymmetryCheck,
-    circulant,
-    conv_vs_circulant,
-)
-from .cells import MAX_CELL_MAP_DIM, Cell, CellMap, CoordinateFace, cell_map, paper_fig3_identity, paper_fig3_wide_cone
-from .cnn import ActivityPreimagesByLayer, LayerActivityPreimage, activity_preimages_by_layer
-from .cone import ConeGeometry, cone_geometry
-from .contraction import ContractionProfile, contraction_profile, local_preimage_piece
-from .kernels import StepEdge, constant_null_vector, effective_bias, effective_kernel, step_edge_null_vector
-from .nesting import (
-    MAX_LITERAL_SIZE,
-    LiteralNesting,
-    NestingRadius,
-    SubsetNesting,
-    element_map,
-    literal_nesting,
-    nesting_radius,
-    restricted_nesting_fraction,
-    row_nesting_radii,
-)
-from .pullback import (
-    Gluing,
-    ManifoldPiece,
-    PiecewiseAffineManifold,
-    paper_fig4_network,
-    paper_fig4_pullback,
-    pullback,
-    random_pullback_example,
-)
+import sys
+import types
+from importlib import import_module
+from typing import Any
+
+# public names and the submodule defining each: submodules load on first use, so that the
+# CLI (which registers this package's subcommands) starts without importing them
+_LAZY = {
+    'MAX_DENSE_SIZE': 'circulant',
+    'CirculantLayer': 'circulant',
+    'ConvCirculantComparison': 'circulant',
+    'InvertibilityCheck': 'circulant',
+    'SymmetryCheck': 'circulant',
+    'circulant': 'circulant',
+    'conv_vs_circulant': 'circulant',
+    'MAX_CELL_MAP_DIM': 'cells',
+    'Cell': 'cells',
+    'CellMap': 'cells',
+    'CoordinateFace': 'cells',
+    'cell_map': 'cells',
+    'paper_fig3_identity': 'cells',
+    'paper_fig3_wide_cone': 'cells',
+    'ActivityPreimagesByLayer': 'cnn',
+    'LayerActivityPreimage': 'cnn',
+    'activity_preimages_by_layer': 'cnn',
+    'ConeGeometry': 'cone',
+    'cone_geometry': 'cone',
+    'ContractionProfile': 'contraction',
+    'contraction_profile': 'contraction',
+    'local_preimage_piece': 'contraction',
+    'StepEdge': 'kernels',
+    'constant_null_vector': 'kernels',
+    'effective_bias': 'kernels',
+    'effective_kernel': 'kernels',
+    'step_edge_null_vector': 'kernels',
+    'MAX_LITERAL_SIZE': 'nesting',
+    'LiteralNesting': 'nesting',
+    'NestingRadius': 'nesting',
+    'SubsetNesting': 'nesting',
+    'element_map': 'nesting',
+    'literal_nesting': 'nesting',
+    'nesting_radius': 'nesting',
+    'restricted_nesting_fraction': 'nesting',
+    'row_nesting_radii': 'nesting',
+    'Gluing': 'pullback',
+    'ManifoldPiece': 'pullback',
+    'PiecewiseAffineManifold': 'pullback',
+    'paper_fig4_network': 'pullback',
+    'paper_fig4_pullback': 'pullback',
+    'pullback': 'pullback',
+    'random_pullback_example': 'pullback',
+}
 
 __all__ = [
     "ActivityPreimagesByLayer",
@@ -109,3 +127,34 @@ __all__ = [
     "row_nesting_radii",
     "step_edge_null_vector",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+#: public functions named like the submodule that defines them
+_SHADOWED = frozenset(name for name, module in _LAZY.items() if name == module)
+
+
+class _Package(types.ModuleType):
+    """Keeps ``preimage.conv.circulant`` / ``.pullback`` the functions (as eager imports made
+    them) when their submodules load later: the import system's ``setattr(package, name,
+    submodule)`` is ignored for those names."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in _SHADOWED and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

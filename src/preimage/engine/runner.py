@@ -161,6 +161,9 @@ def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | Non
 
     All of it belongs together: the pieces are those of the explored nodes, ``leftover`` the
     nodes not reached."""
+    from .kernels import ensure_compiled
+
+    ensure_compiled()  # a worker with a cold cache compiles before its task's clock starts
     try:
         from threadpoolctl import threadpool_limits
 

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 #: Sparse weights denser than this are stored dense.
 _DENSE_FRACTION = 0.25
+#: a scaled identity on at most this many entries is kept dense (same numbers as sparse: one
+#: nonzero per row), larger ones sparse
+_DENSE_DIAGONAL_MAX = 256
 
 
 def _is_sparse(W: Any) -> bool:
@@ -114,15 +117,15 @@ class ChainBuilder:
         """Elementwise ``scale * t + shift`` (arrays broadcast to the tensor's shape)."""
         s = np.broadcast_to(np.asarray(scale, dtype=np.float64), expr.shape).reshape(-1)
         t = np.broadcast_to(np.asarray(shift, dtype=np.float64), expr.shape).reshape(-1)
-        import scipy.sparse as sp
-
-        D = sp.diags_array(s, format="csr")
-        if expr.M is None:
-            M = D
+        if expr.M is None and expr.size <= _DENSE_DIAGONAL_MAX:
+            M = np.diag(s)  # small: dense, and scipy.sparse is not imported (start-up)
         elif isinstance(expr.M, np.ndarray):
             M = s[:, None] * expr.M
         else:
-            M = D @ expr.M
+            import scipy.sparse as sp
+
+            D = sp.diags_array(s, format="csr")
+            M = D if expr.M is None else D @ expr.M
         conv = expr.conv
         if conv is not None:
             conv = _rescale_conv(conv, s, t, expr.c * s + t)
@@ -138,10 +141,10 @@ class ChainBuilder:
         return LinearExpr(len(self.layers), expr.shape, None, np.zeros(expr.size))
 
     def _close(self, expr: LinearExpr, relu: bool, name: str) -> None:
-        import scipy.sparse as sp
-
         W = expr.M
         if W is None:
+            import scipy.sparse as sp
+
             W = sp.eye_array(expr.size, format="csr")
         in_shape = self.input_shape if expr.base == 0 else self.layers[expr.base - 1].out_shape
         ops = " + ".join(expr.ops + (name,)) if name else " + ".join(expr.ops)

@@ -5,8 +5,10 @@ Mul and Div by constants, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze,
 BatchNormalization, AveragePool, Identity, Constant, Dropout (inference), and constant
 folding of Cast/Concat/Shape-free arithmetic. The batch dimension may be symbolic.
 
-Every import ends by running the original model in onnxruntime on random inputs and
-comparing; a disagreement raises :class:`~preimage.errors.ImportMismatchError`.
+Every import ends by comparing the converted network with the original model run in
+onnxruntime on random inputs; a disagreement raises :class:`~preimage.errors.ImportMismatchError`.
+onnxruntime's outputs are cached per model file (see ``_reference_outputs``), so a model
+loaded again is still checked, without starting onnxruntime.
 """
 
 from __future__ import annotations
@@ -406,8 +408,6 @@ def _gemm(ins: list, a: dict, label: str, builder: ChainBuilder) -> _Data:
 
 
 def _matmul(ins: list, label: str, builder: ChainBuilder) -> _Data:
-    import scipy.sparse as sp
-
     X, B = ins
     if isinstance(X, _Data) and not isinstance(B, _Data):
         Bm = np.asarray(B, dtype=np.float64)
@@ -419,7 +419,12 @@ def _matmul(ins: list, label: str, builder: ChainBuilder) -> _Data:
         if per[-1] != Bm.shape[0]:
             raise InvalidInputError(f"{label}: cannot multiply a tensor of shape {X.full_shape()} by {Bm.shape}")
         lead = int(np.prod(per[:-1])) if len(per) > 1 else 1
-        W = Bm.T if lead == 1 else sp.kron(sp.eye_array(lead), sp.csr_array(Bm.T), format="csr")
+        if lead == 1:
+            W = Bm.T
+        else:
+            import scipy.sparse as sp
+
+            W = sp.kron(sp.eye_array(lead), sp.csr_array(Bm.T), format="csr")
         expr = builder.linear(X.expr, W, None, per[:-1] + (Bm.shape[1],), label)
         return _Data(expr, X.rank, 0)
     if isinstance(B, _Data) and not isinstance(X, _Data):
@@ -493,22 +498,96 @@ def _avgpool(X: _Data, a: dict, label: str, builder: ChainBuilder) -> _Data:
 
 def _check_against_onnxruntime(model, input_name: str, dims, net: Network, out: _Data,
                                n_check: int, seed: int, path) -> None:
-    try:
-        import onnxruntime as ort
-    except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
-        raise ImportMismatchError("onnxruntime is needed to check the import (check=False skips it)") from exc
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_check,) + tuple(dims[1:])).astype(np.float32)
-    opts = ort.SessionOptions()
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
-    refs = []
-    if dims[0] is None or dims[0] == 0:
-        refs = [sess.run(None, {input_name: X})[0]]
-    else:
-        for i in range(n_check):
-            refs.append(sess.run(None, {input_name: X[i : i + 1]})[0])
+    refs = _reference_outputs(model, input_name, dims, X, n_check, seed, path)
     ref = np.concatenate([np.moveaxis(r, out.batch_axis, 0).reshape(r.shape[out.batch_axis], -1)
                           for r in refs], axis=0).astype(np.float64)
     ours = net.forward(X.reshape(n_check, -1).astype(np.float64))
     compare_with_reference(ours, ref, f"onnxruntime on {os.fspath(path)!r}")
+
+
+def _run_onnxruntime(model, input_name: str, dims, X: np.ndarray, n_check: int) -> list[np.ndarray]:
+    try:
+        import onnxruntime as ort
+    except ImportError as exc:  # pragma: no cover - onnxruntime is a dependency
+        raise ImportMismatchError("onnxruntime is needed to check the import (check=False skips it)") from exc
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    if dims[0] is None or dims[0] == 0:
+        return [sess.run(None, {input_name: X})[0]]
+    return [sess.run(None, {input_name: X[i : i + 1]})[0] for i in range(n_check)]
+
+
+# -- onnxruntime's outputs on the check inputs, cached per model file ---------------------------
+#
+# The check itself runs on every import: the converted network's outputs on the seeded random
+# inputs are compared with onnxruntime's. What is cached is onnxruntime's side of it (starting
+# onnxruntime costs a few tenths of a second, more than converting a small model), keyed by the
+# model file's bytes, the check inputs' parameters and the installed onnxruntime's version, so
+# a cached reference is the one onnxruntime would compute again. A converter that changes its
+# output (a bug, an edit) is still caught. PREIMAGE_CACHE_DIR chooses the folder (default
+# ~/.cache/preimage, or $XDG_CACHE_HOME/preimage); PREIMAGE_CACHE_DIR=off disables the cache.
+
+_REFS_FORMAT = b"preimage onnxruntime refs 1"
+
+
+def _cache_dir() -> str | None:
+    env = os.environ.get("PREIMAGE_CACHE_DIR")
+    if env is not None:
+        return None if env.strip().lower() in ("", "off", "0", "none") else env
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "preimage")
+
+
+def _onnxruntime_identity() -> bytes:
+    """The installed onnxruntime (its ``__init__.py`` holds the version), without importing it."""
+    from importlib.util import find_spec
+
+    spec = find_spec("onnxruntime")
+    if spec is None or spec.origin is None:
+        return b"none"
+    with open(spec.origin, "rb") as fh:
+        return spec.origin.encode() + fh.read()
+
+
+def _refs_path(path, input_name: str, dims, n_check: int, seed: int) -> str | None:
+    import hashlib
+
+    folder = _cache_dir()
+    if folder is None:
+        return None
+    h = hashlib.sha256(_REFS_FORMAT)
+    with open(os.fspath(path), "rb") as fh:
+        h.update(hashlib.sha256(fh.read()).digest())
+    h.update(repr((input_name, list(dims), int(n_check), int(seed))).encode())
+    h.update(hashlib.sha256(_onnxruntime_identity()).digest())
+    return os.path.join(folder, "onnxruntime-refs", h.hexdigest() + ".npy")
+
+
+def _reference_outputs(model, input_name: str, dims, X: np.ndarray, n_check: int, seed: int,
+                       path) -> list[np.ndarray]:
+    try:
+        cached = _refs_path(path, input_name, dims, n_check, seed)
+    except OSError as exc:  # pragma: no cover - an unreadable file was read a moment ago
+        log.debug("onnxruntime reference cache unavailable: %s", exc)
+        cached = None
+    if cached is not None and os.path.exists(cached):
+        try:
+            stacked = np.load(cached, allow_pickle=False)
+            log.debug("onnxruntime outputs for %s read from %s", os.fspath(path), cached)
+            return list(stacked)
+        except (OSError, ValueError) as exc:  # a damaged entry: compute it again
+            log.debug("ignoring unreadable %s: %s", cached, exc)
+    refs = _run_onnxruntime(model, input_name, dims, X, n_check)
+    if cached is not None:
+        try:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            tmp = f"{cached}.{os.getpid()}.tmp"
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.stack(refs), allow_pickle=False)
+            os.replace(tmp, cached)
+        except OSError as exc:  # read-only home, full disk: just no cache
+            log.debug("could not cache onnxruntime outputs in %s: %s", cached, exc)
+    return refs

@@ -32,11 +32,26 @@ Examples
 
 from __future__ import annotations
 
-from .contraction import BoundarySegment, ContractionFlow, contraction_flow, plot_contraction, plot_contraction_flow
-from .explore import explore, explorer_data, piece_adjacency
-from .geometry import plot_cone, plot_dual_basis, plot_hyperplanes
-from .preimages import plot_preimage
-from .regions import plot_regions
+from importlib import import_module
+from typing import Any
+
+# public names and the submodule defining each: submodules load on first use, so that the
+# CLI (which registers this package's subcommands) starts without importing them
+_LAZY = {
+    'BoundarySegment': 'contraction',
+    'ContractionFlow': 'contraction',
+    'contraction_flow': 'contraction',
+    'plot_contraction': 'contraction',
+    'plot_contraction_flow': 'contraction',
+    'plot_cone': 'geometry',
+    'plot_dual_basis': 'geometry',
+    'plot_hyperplanes': 'geometry',
+    'plot_preimage': 'preimages',
+    'plot_regions': 'regions',
+    'explore': 'explore',
+    'explorer_data': 'explore',
+    'piece_adjacency': 'explore',
+}
 
 __all__ = [
     "plot_regions",
@@ -53,3 +68,16 @@ __all__ = [
     "explorer_data",
     "piece_adjacency",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
