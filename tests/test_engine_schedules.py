@@ -272,7 +272,7 @@ def test_dask_all_workers_lost(acas_box, small_tasks, monkeypatch, tmp_path):
                 cluster.scale(0)
 
         t0 = time.monotonic()
-        with pytest.raises(runner.WorkersLostError, match="every worker") as info:
+        with pytest.raises(preimage.WorkersLostError, match="every worker") as info:
             preimage.linear_regions(net, box, scheduler=client, checkpoint=tmp_path / "ck", progress=kill_workers)
         assert time.monotonic() - t0 < 30
     res = info.value.result

@@ -28,8 +28,10 @@ from .errors import (
     MissingDependencyError,
     InvalidInputError,
     PreimageError,
+    RunAborted,
     SolverError,
     UnsupportedLayerError,
+    WorkersLostError,
 )
 
 __version__ = "0.1.0"
@@ -73,6 +75,8 @@ __all__ = [
     "AmbiguousGeometryError",
     "ImportMismatchError",
     "MissingDependencyError",
+    "WorkersLostError",
+    "RunAborted",
     *_LAZY,
 ]
 

@@ -18,6 +18,8 @@ __all__ = [
     "AmbiguousGeometryError",
     "ImportMismatchError",
     "MissingDependencyError",
+    "WorkersLostError",
+    "RunAborted",
 ]
 
 
@@ -52,3 +54,17 @@ class ImportMismatchError(PreimageError, ValueError):
 class MissingDependencyError(PreimageError, ImportError):
     """An optional dependency is not installed; the message names the extra to install,
     e.g. ``plotting needs matplotlib, which is not installed: pip install 'preimage[plot]'``."""
+
+
+class WorkersLostError(PreimageError, RuntimeError):
+    """Every worker of a Dask cluster is gone. ``result`` holds what was found; its
+    checkpoint (``result.frontier_path``) can be finished by a local :func:`preimage.resume`."""
+
+    def __init__(self, message: str, result=None) -> None:
+        super().__init__(message)
+        self.result = result
+
+
+class RunAborted(KeyboardInterrupt):
+    """A second SIGINT/SIGTERM while a run was already stopping: abort at once, without
+    saving (the first one stops the run at the next node and keeps everything)."""

@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import InvalidInputError, PreimageError
+from ..errors import InvalidInputError, PreimageError, RunAborted, WorkersLostError
 from .search import Node, Problem, RawPiece, Stats, make_search
 
 __all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "StopRequest",
@@ -55,15 +55,6 @@ SCHEDULER_TIMEOUT = 5.0
 NO_WORKER_SECONDS = 10.0
 #: progress is reported at least this often (seconds) while a run works
 PROGRESS_SECONDS = 0.5
-
-
-class WorkersLostError(PreimageError):
-    """Every worker of a Dask cluster is gone. ``result`` holds what was found; its
-    checkpoint (``result.frontier_path``) can be finished by a local :func:`preimage.resume`."""
-
-    def __init__(self, message: str, result: Any = None) -> None:
-        super().__init__(message)
-        self.result = result
 
 
 @dataclass
@@ -108,10 +99,6 @@ class RunState:
 
 
 # -- stops ------------------------------------------------------------------------------------------------
-class RunAborted(KeyboardInterrupt):
-    """A second SIGINT/SIGTERM while a stop was pending: abort at once, without saving."""
-
-
 class StopRequest:
     """SIGINT and SIGTERM, while a run works, ask it to stop at the next node boundary.
 
