@@ -29,10 +29,11 @@ Examples
 
 from __future__ import annotations
 
+
 import sys
 import types
-from importlib import import_module
 from typing import Any
+from .._lazy import lazy_attributes
 
 # public names and the submodule defining each: submodules load on first use, so that the
 # CLI (which registers this package's subcommands) starts without importing them
@@ -129,17 +130,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)
 
 
 #: public functions named like the submodule that defines them
