@@ -17,7 +17,7 @@ def lazy_attributes(package: str, namespace: dict, table: dict[str, str]) -> tup
         module = table.get(name)
         if module is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        path = module if module.startswith("preimage") else f"{package}.{module}"
+        path = module if module.startswith("preimage.") else f"{package}.{module}"
         value = getattr(import_module(path), name)
         namespace[name] = value
         return value
