@@ -27,6 +27,7 @@ __all__ = [
     "VERTEX_SIGN",
     "ENGINE_SIGN_BAND",
     "LP_SIGN_BAND",
+    "FACET_MATCH",
     "resolve",
 ]
 
@@ -92,6 +93,10 @@ ENGINE_SIGN_BAND: float = 1e-9
 #: exact arithmetic). It is well above ``SOLVER_FEASIBILITY``: an LP point may violate the
 #: region's unit rows by that much.
 LP_SIGN_BAND: float = 1e-7
+
+#: Two unit-norm facet rows (and their offsets) within this are the same hyperplane (the
+#: explorer's candidate test for neighbouring pieces; an LP then decides).
+FACET_MATCH: float = 1e-6
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)

@@ -142,7 +142,8 @@ def _install_fast_loader(disp) -> bool:
 
 
 def _stderr_note(message: str) -> None:
-    print(f"preimage: {message}", file=sys.stderr, flush=True)
+    sys.stderr.write(f"preimage: {message}\n")
+    sys.stderr.flush()
 
 
 def ensure_compiled(progress_note: Callable[[str], None] | None = _stderr_note) -> float:

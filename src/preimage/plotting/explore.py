@@ -104,7 +104,7 @@ def _facets(P, V: np.ndarray, eps: float):
     return P.A[rows], P.b[rows], flo, fhi
 
 
-def _common_facet_hyperplanes(F, G, eps: float, tol: float = 1e-6) -> list:
+def _common_facet_hyperplanes(F, G, eps: float, tol: float = tolerances.FACET_MATCH) -> list:
     """Whether two full-dimensional pieces (their :func:`_facets`) have opposite facet rows
     (rows are stored with unit norm) whose facets' bounding boxes overlap in ``n - 1``
     coordinates — necessary for sharing a facet: a facet's hyperplane is a row of every
@@ -259,7 +259,7 @@ def explorer_data(result: Any, *, view=None, variable: str = "x") -> dict:
         blo, bhi = np.vstack(drawn).min(axis=0), np.vstack(drawn).max(axis=0)
     else:
         blo, bhi = np.zeros(n), np.ones(n)
-    flat = (bhi - blo) <= 1e-12 * (1.0 + np.abs(blo))
+    flat = (bhi - blo) <= tolerances.ZERO_ROW * (1.0 + np.abs(blo))  # a flat view: give it some extent
     blo, bhi = np.where(flat, blo - 0.5, blo), np.where(flat, bhi + 0.5, bhi)
 
     patterns = [p.pattern for p in pieces]
