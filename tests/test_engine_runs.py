@@ -249,6 +249,7 @@ def test_cli_activity_regions_resume(acasxu, tmp_path, capsys):
     assert main(["resume", res["checkpoint"], "--json"]) == 0
     res = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert res["complete"] and res["pieces"] == 1087
+    assert res["saved"] == str(reg) and res["checkpoint"] is None  # the result file, not the deleted checkpoint
     assert len(preimage.load_geometry(reg)) == 1087
 
 

@@ -15,7 +15,7 @@ from .. import tolerances
 from ..errors import InvalidInputError
 from ..network import Network
 from .domain import as_domains, chart
-from .result import DeferredSet, PreimageResult, Verdict, canonical_index, pieces_from_arrays, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, pieces_from_arrays, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
@@ -143,10 +143,12 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
         out = state.stored["path"]
     with _blas_single_thread():
         stream = PieceStream(out, state.problems, state.pieces, state.stored) if out else None
-        try:
+        state.streamed = 0
+        try:  # a streamed run keeps no piece in memory: they are in the stream's chunks
             state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
                                 scheduler=scheduler, progress=progress,
-                                on_piece=stream.add if stream is not None else None)
+                                on_piece=stream.add if stream is not None else None,
+                                keep=stream is None or stream.out.suffix.lower() == ".json")
         finally:
             if stream is not None:
                 stream.flush()  # whatever happens next, the pieces found are on disk
@@ -160,12 +162,11 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
                 save_checkpoint(state, ckpt)
             result = _verdict(state, reason, ckpt)
         elif stream is not None:
-            stream.finish()
+            joined = stream.finish()
             total = state.n_pieces
-            from_file = state.stored is not None
-            result = _result_from_file(state, stream.out, reason, ckpt) if from_file else _result(state, reason, ckpt)
+            result = _result_from_file(state, stream.out, joined, reason, ckpt)
             if stopped and stream.out.suffix.lower() == ".npz":  # the checkpoint names the file
-                state.pieces, state.stored = [], {"path": str(stream.out), "count": total}
+                state.pieces, state.streamed, state.stored = [], 0, {"path": str(stream.out), "count": total}
                 save_checkpoint(state, ckpt)
             elif stopped:  # a .json result (small): the checkpoint holds the pieces
                 save_checkpoint(state, ckpt)
@@ -208,19 +209,23 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
     )
 
 
-def _result_from_file(state: RunState, path: Path, reason: str | None, ckpt: str | None) -> PreimageResult:
-    """The result of a run whose earlier pieces live in its result file (a resumed streamed
-    run): the pieces are read from that file when first used (``vertices`` is empty)."""
-    with np.load(path, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in ("domains", "disjuncts", "patterns", "pattern_lengths", "ambient_dim")}
-    order = canonical_index(arrays)
+def _result_from_file(state: RunState, path: Path, joined, reason: str | None, ckpt: str | None) -> PreimageResult:
+    """The result of a streamed run: its pieces are read from its result file when first
+    used, in canonical order (``vertices`` is empty: the pieces were not kept in memory)."""
+    order = joined.order
+    if Path(path).suffix.lower() == ".json":
+        def build():
+            from ..polyhedra.io import load_geometry
 
-    def build():
-        with np.load(path, allow_pickle=False) as z:
-            return pieces_from_arrays({k: z[k] for k in z.files}, order)
+            pieces = load_geometry(path).pieces
+            return [pieces[i] for i in order]
+    else:
+        def build():
+            with np.load(path, allow_pickle=False) as z:
+                return pieces_from_arrays({k: z[k] for k in z.files}, order)
 
-    return PreimageResult(DeferredSet(build, order.shape[0], int(arrays["ambient_dim"])), reason is None, state.stats,
-                          state.layer, arrays["disjuncts"][order], arrays["domains"][order], (), ckpt, reason,
+    return PreimageResult(DeferredSet(build, order.shape[0], int(joined.ambient_dim)), reason is None, state.stats,
+                          state.layer, joined.disjuncts[order], joined.domains[order], (), ckpt, reason,
                           dict(state.info))
 
 

@@ -92,10 +92,12 @@ class RunState:
     #: pieces found earlier that live in a result file, not in ``pieces``:
     #: ``{"path": the .npz file, "count": how many}`` (a streamed run's checkpoint)
     stored: dict | None = None
+    #: pieces of this call handed to ``on_piece`` and not kept in ``pieces`` (a streamed run)
+    streamed: int = 0
 
     @property
     def n_pieces(self) -> int:
-        return len(self.pieces) + (self.stored["count"] if self.stored else 0)
+        return len(self.pieces) + self.streamed + (self.stored["count"] if self.stored else 0)
 
 
 # -- stops ------------------------------------------------------------------------------------------------
@@ -308,8 +310,9 @@ class _Run:
     """One call of :func:`run` (see the module docstring for the contract it keeps)."""
 
     def __init__(self, state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, on_piece,
-                 stop: StopRequest) -> None:
+                 stop: StopRequest, keep: bool = True) -> None:
         self.state = state
+        self.keep = keep or on_piece is None
         self.t0 = time.perf_counter()
         self.deadline = None if time_limit is None else time.time() + float(time_limit)
         self.max_pieces = max_pieces
@@ -357,11 +360,15 @@ class _Run:
         self.progress(s)
 
     def _accept(self, pieces: list[RawPiece]) -> None:
-        """Record every piece of a finished search or task (never a part of them)."""
+        """Record every piece of a finished search or task (never a part of them): in the
+        state, or only through ``on_piece`` (a streamed run keeps no piece in memory)."""
         for p in pieces:
-            self.state.pieces.append(p)
             if self.on_piece is not None:
                 self.on_piece(p)
+            if self.keep:
+                self.state.pieces.append(p)
+            else:
+                self.state.streamed += 1
         if self.state.checker is not None and pieces:
             self.reason = "found"
 
@@ -530,6 +537,7 @@ def run(
     scheduler=None,
     progress: Callable[[Stats], None] | None = None,
     on_piece: Callable[[RawPiece], None] | None = None,
+    keep: bool = True,
 ) -> tuple[RunState, str | None]:
     """Continue ``state`` until its frontier is empty or a stop.
 
@@ -538,10 +546,11 @@ def run(
     :class:`KeyboardInterrupt` from ``progress``), ``"workers_lost"`` (Dask) or ``"found"``
     (a decision: ``state.checker`` confirmed a piece). ``max_pieces`` counts every piece of
     the state (so a resume whose budget is used up returns at once); ``time_limit`` is the
-    time of this call (``0``: return at once).
+    time of this call (``0``: return at once). With ``keep=False`` the pieces go only to
+    ``on_piece`` (counted in ``state.streamed``), so memory does not grow with the answer.
     """
     r = _Run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
-             progress=progress, on_piece=on_piece, stop=StopRequest())
+             progress=progress, on_piece=on_piece, stop=StopRequest(), keep=keep)
     with r.stop_request:
         log.info("run started: %d frontier nodes, %d pieces so far", sum(len(n) for _, n in r.queue),
                  state.n_pieces)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
-from ..polyhedra.io import concat_set_arrays
-from .result import raw_arrays
+from .result import canonical_index, raw_arrays
 from .search import Problem, RawPiece
 
 __all__ = ["PieceStream"]
@@ -81,33 +82,130 @@ class PieceStream:
         self.buffer = []
         self.last = time.monotonic()
 
-    def finish(self) -> Path:
-        """Join the chunks into ``out`` (atomically); the chunks go once it is written."""
+    def finish(self) -> "Joined":
+        """Join the chunks into ``out`` (atomically; one chunk's arrays in memory at a time),
+        remove them, and return the pieces' canonical order and their disjuncts and domains."""
         self.flush()
         chunks = sorted(self.parts.glob("chunk_*[0-9].npz"))
-        parts = []
-        for c in chunks:
-            with np.load(c, allow_pickle=False) as z:
-                parts.append({k: z[k] for k in z.files})
-        if not parts:  # no piece at all: an empty set of the right space
+        if not chunks:  # no piece at all: an empty set of the right space
             ch = next(iter(self.charts.values()))
             n = ch.dim if ch.slice is not None else ch.input_dim
+            empty = self.parts / "chunk_00000.npz"
             none = np.zeros(0, np.int64)
-            parts = [{"format": np.array("preimage.PolyhedralSet"), "version": np.array(1), "ambient_dim": np.array(n),
-                      "A": np.zeros((0, n)), "b": np.zeros(0), "A_offsets": np.zeros(1, np.int64),
-                      "C": np.zeros((0, n)), "d": np.zeros(0), "C_offsets": np.zeros(1, np.int64),
-                      "patterns": np.zeros((0, 0), np.uint8), "pattern_lengths": none, "M": np.zeros((0, n)),
-                      "c": np.zeros(0), "M_offsets": np.zeros(1, np.int64), "map_dim": np.array(0),
-                      "disjuncts": none, "domains": none}]
-        joined = concat_set_arrays(parts)
+            np.savez(empty, **{"format": np.array("preimage.PolyhedralSet"), "version": np.array(1),
+                               "ambient_dim": np.array(n), "A": np.zeros((0, n)), "b": np.zeros(0),
+                               "A_offsets": np.zeros(1, np.int64), "C": np.zeros((0, n)), "d": np.zeros(0),
+                               "C_offsets": np.zeros(1, np.int64), "patterns": np.zeros((0, 0), np.uint8),
+                               "pattern_lengths": none, "M": np.zeros((0, n)), "c": np.zeros(0),
+                               "M_offsets": np.zeros(1, np.int64), "map_dim": np.array(0), "disjuncts": none,
+                               "domains": none})
+            chunks = [empty]
         if self.out.suffix.lower() == ".json":  # small results, as JSON
-            from ..polyhedra.io import save, set_from_arrays
+            from ..polyhedra.io import concat_set_arrays, save, set_from_arrays
 
-            save(set_from_arrays(joined), self.out.with_name(self.out.name + ".tmp.json"))
-            os.replace(self.out.with_name(self.out.name + ".tmp.json"), self.out)
+            parts = []
+            for c in chunks:
+                with np.load(c, allow_pickle=False) as z:
+                    parts.append({k: z[k] for k in z.files})
+            joined = concat_set_arrays(parts)
+            tmp = self.out.with_name(self.out.name + ".tmp.json")
+            save(set_from_arrays(joined), tmp)
+            os.replace(tmp, self.out)
+            result = Joined(canonical_index(joined), joined["disjuncts"], joined["domains"], joined["ambient_dim"])
         else:
             tmp = self.out.with_name(self.out.name + ".tmp.npz")
-            np.savez(tmp, **joined)
+            result = join_chunks(chunks, tmp)
             os.replace(tmp, self.out)
         shutil.rmtree(self.parts, ignore_errors=True)
-        return self.out
+        return result
+
+
+class Joined(NamedTuple):
+    """What :meth:`PieceStream.finish` learnt while joining: the pieces' canonical order,
+    their disjuncts and domains (file order), and the ambient dimension."""
+
+    order: np.ndarray
+    disjuncts: np.ndarray
+    domains: np.ndarray
+    ambient_dim: int
+
+
+_SCALARS = ("format", "version", "ambient_dim", "map_dim")
+_OFFSETS = {"A_offsets": "A", "C_offsets": "C", "M_offsets": "M"}
+
+
+def _member_header(zf: zipfile.ZipFile, key: str) -> tuple[tuple, np.dtype]:
+    with zf.open(key + ".npy") as fh:
+        major, _ = np.lib.format.read_magic(fh)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(fh)
+    return shape, dtype
+
+
+def join_chunks(chunks: list[Path], out: Path) -> Joined:
+    """Write the sets of ``chunks`` as one set to ``out`` (uncompressed ``.npz``), streaming
+    every array entry chunk by chunk; compute the canonical order on the way."""
+    heads = []
+    for c in chunks:
+        with zipfile.ZipFile(c) as zf:
+            keys = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
+            heads.append({k: _member_header(zf, k) for k in keys})
+    keys = list(heads[0])
+    width = max(h["patterns"][0][1] if len(h["patterns"][0]) == 2 else 0 for h in heads)
+    packed, lengths, disjuncts, domains = [], [], [], []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zout:
+        for key in keys:
+            shapes = [h[key][0] for h in heads]
+            dtype = heads[0][key][1]
+            if key in _SCALARS:
+                with np.load(chunks[0], allow_pickle=False) as z:
+                    arr = z[key]
+                with zout.open(key + ".npy", "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, arr, allow_pickle=False)
+                continue
+            if key in _OFFSETS:
+                shape = (sum(s[0] - 1 for s in shapes) + 1,)
+            elif key == "patterns":
+                shape = (sum(s[0] for s in shapes), width)
+            else:
+                shape = (sum(s[0] for s in shapes),) + tuple(shapes[0][1:])
+            with zout.open(key + ".npy", "w", force_zip64=True) as fh:
+                np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype),
+                                                          "fortran_order": False, "shape": shape})
+                shift = 0
+                for i, c in enumerate(chunks):
+                    with np.load(c, allow_pickle=False) as z:
+                        arr = z[key]
+                    if key in _OFFSETS:
+                        part = arr[1:] + shift if i else arr + shift
+                        shift += int(arr[-1])
+                        arr = part
+                    elif key == "patterns":
+                        if arr.shape[1] < width:
+                            arr = np.pad(arr, ((0, 0), (0, width - arr.shape[1])), constant_values=255)
+                        packed.append(np.packbits(arr == 1, axis=1))  # 8 neurons a byte, for the order
+                    fh.write(np.ascontiguousarray(arr, dtype=dtype).tobytes())
+                    if key == "pattern_lengths":
+                        lengths.append(arr)
+                    elif key == "disjuncts":
+                        disjuncts.append(arr)
+                    elif key == "domains":
+                        domains.append(arr)
+    with np.load(chunks[0], allow_pickle=False) as z:
+        n = int(z["ambient_dim"])
+    lens = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+    dis = np.concatenate(disjuncts) if disjuncts else np.zeros(lens.shape[0], np.int64)
+    dom = np.concatenate(domains) if domains else np.zeros(lens.shape[0], np.int64)
+    bits = np.concatenate(packed) if packed else np.zeros((0, 0), np.uint8)
+    return Joined(_canonical(bits, lens, dis, dom), dis, dom, n)
+
+
+def _canonical(bits: np.ndarray, lens: np.ndarray, dis: np.ndarray, dom: np.ndarray) -> np.ndarray:
+    """The order of :func:`preimage.engine.runner.canonical_order` — (domain, packed pattern,
+    pattern length, disjunct) — from packed patterns (one row a piece, zero-padded)."""
+    if lens.size and np.any(lens != lens[0]):  # mixed lengths: compare as the runner does
+        keys = [(int(dom[i]), bits[i, : -(-int(lens[i]) // 8)].tobytes(), int(lens[i]), int(dis[i]))
+                for i in range(lens.shape[0])]
+        return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
+    columns = [bits[:, k] for k in range(bits.shape[1] - 1, -1, -1)]
+    return np.lexsort((dis, lens, *columns, dom)).astype(np.int64)
