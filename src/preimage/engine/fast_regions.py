@@ -303,7 +303,7 @@ class FastRegionSearch(Search):
     #: at most this many nodes per call into the compiled walk (between checks of budgets,
     #: stops and progress); fewer when a call would take longer than ``CHUNK_SECONDS``
     CHUNK = 8192
-    CHUNK_SECONDS = 0.1
+    CHUNK_SECONDS = 0.05
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -53,8 +53,9 @@ MAX_TASK_FAILURES = 3
 SCHEDULER_TIMEOUT = 5.0
 #: seconds a Dask cluster may have no worker before the run stops with :class:`WorkersLostError`
 NO_WORKER_SECONDS = 10.0
-#: progress is reported at least this often (seconds) while a run works
-PROGRESS_SECONDS = 0.5
+#: progress is reported this often (seconds) while a run works (plus at most one compiled
+#: chunk: reports come at least every 0.5 s)
+PROGRESS_SECONDS = 0.4
 
 
 @dataclass
