@@ -312,3 +312,21 @@ def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
         res = preimage.linear_regions(net, box, scheduler=ex)
         assert ex.submitted >= 3  # the two failed tasks were run again
     assert res.complete and patterns(res) == patterns(serial)
+
+
+def test_results_are_immutable_snapshots(small_problem):
+    import dataclasses
+
+    net, box = small_problem
+    res = preimage.linear_regions(net, box, max_pieces=20)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.stats.nodes = 0
+    with pytest.raises(TypeError):
+        res.info["tasks"] = 1
+    assert not res.vertices[0].flags.writeable
+    with pytest.raises(ValueError):
+        res.set[0].polyhedron.A[0, 0] = 1.0
+    v = preimage.verify(net, load_vnnlib(Path(__file__).parent.parent / "benchmarks" / "acasxu" / "vnnlib" / "prop_4.vnnlib"),
+                        time_limit=0.0, falsify=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        v.stats.seconds = 0.0

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 from .. import tolerances
+from .._validation import readonly
 from ..errors import InvalidInputError
 from ..network import Network
 from .domain import as_domains, chart
@@ -183,6 +184,13 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
     return result
 
 
+def _frozen(info: dict):
+    """A read-only view of a copy of ``info`` (results are immutable snapshots)."""
+    from types import MappingProxyType
+
+    return MappingProxyType(dict(info))
+
+
 def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageResult:
     raws = canonical_order(state.pieces)
     charts = {pb.domain_index: pb.chart for pb in state.problems}
@@ -198,14 +206,14 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
     return PreimageResult(
         DeferredSet(build, len(raws), n),
         reason is None,
-        state.stats,
+        state.stats.snapshot(),
         state.layer,
         np.array([r.disjunct for r in raws], dtype=np.int64),
         np.array([r.domain_index for r in raws], dtype=np.int64),
-        tuple(r.X for r in raws),
+        tuple(readonly(r.X.copy()) for r in raws),
         ckpt,
         reason,
-        dict(state.info),
+        _frozen(state.info),
     )
 
 
@@ -224,9 +232,9 @@ def _result_from_file(state: RunState, path: Path, joined, reason: str | None, c
             with np.load(path, allow_pickle=False) as z:
                 return pieces_from_arrays({k: z[k] for k in z.files}, order)
 
-    return PreimageResult(DeferredSet(build, order.shape[0], int(joined.ambient_dim)), reason is None, state.stats,
-                          state.layer, joined.disjuncts[order], joined.domains[order], (), ckpt, reason,
-                          dict(state.info))
+    return PreimageResult(DeferredSet(build, order.shape[0], int(joined.ambient_dim)), reason is None,
+                          state.stats.snapshot(), state.layer, joined.disjuncts[order], joined.domains[order], (), ckpt,
+                          reason, _frozen(state.info))
 
 
 def preimage(
@@ -426,7 +434,7 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, che
                 y = net.forward(x)
                 if spec.is_counterexample(x, y, tol=tolerances.CONTAINS):
                     total.seconds = time.perf_counter() - t0
-                    return Verdict("sat", x, y, total, info={"found_by": "falsification"})
+                    return Verdict("sat", x, y, total.snapshot(), info=_frozen({"found_by": "falsification"}))
     problems: list[Problem] = []
     for case in spec.cases:
         tgt = normalize_target(list(case.outputs), net, None)
@@ -454,11 +462,12 @@ def _verdict(state: RunState, reason: str | None, ckpt: str | None) -> Verdict:
             y = W @ y + b
             if r:
                 y = np.maximum(y, 0.0)
-        return Verdict("sat", x, y, state.stats, info={"found_by": "exact search"})
+        return Verdict("sat", x, y, state.stats.snapshot(), info=_frozen({"found_by": "exact search"}))
     if reason is not None:
-        return Verdict("unknown", None, None, state.stats, reason=reason, frontier_path=ckpt, stopped_by=reason)
+        return Verdict("unknown", None, None, state.stats.snapshot(), reason=reason, frontier_path=ckpt,
+                       stopped_by=reason)
     unconfirmed = state.info.get("unconfirmed", 0)
     if unconfirmed:
-        return Verdict("unknown", None, None, state.stats,
+        return Verdict("unknown", None, None, state.stats.snapshot(),
                        reason=f"{unconfirmed} candidate pieces could not be confirmed by a forward pass")
-    return Verdict("unsat", None, None, state.stats)
+    return Verdict("unsat", None, None, state.stats.snapshot())

@@ -233,7 +233,9 @@ class PreimageResult:
     complete : ``False`` when a budget (time, pieces) or an interrupt stopped the search;
         then ``set`` holds what was found and ``frontier_path`` (if saved) lets
         :func:`preimage.resume` continue.
-    stats : counters (pieces, nodes, LPs, neurons fixed by bounds, splits, pruned, seconds).
+    stats : counters (pieces, nodes, LPs, neurons fixed by bounds, splits, pruned, seconds),
+        an immutable :class:`~preimage.engine.search.RunStats`; ``info`` is a read-only
+        mapping and ``vertices`` read-only arrays: a result is a snapshot.
     layer : the target layer.
     disjuncts : for a union target, the part of the (disjoint-ified) union each piece reached;
         ``info["disjunct_origin"]`` maps parts to the disjuncts as given.

@@ -358,7 +358,7 @@ class _Run:
         if extra is not None:
             s.add(extra)
         s.seconds = self.base.seconds + time.perf_counter() - self.t0
-        self.progress(s)
+        self.progress(s.snapshot())
 
     def _accept(self, pieces: list[RawPiece]) -> None:
         """Record every piece of a finished search or task (never a part of them): in the

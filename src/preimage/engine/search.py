@@ -34,7 +34,7 @@ from .targets import LayerTarget
 from .exact import ExactRows, classes, exact_classes
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut, cut_cls
 
-__all__ = ["Problem", "Node", "RawPiece", "Stats", "Search", "root_nodes", "make_search"]
+__all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
 
 
 #: a region whose current layer still has this many undecided neurons is checked against
@@ -57,6 +57,26 @@ class Stats:
     def add(self, other: "Stats") -> None:
         for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
+
+    def as_dict(self) -> dict:
+        return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
+
+    def snapshot(self) -> "RunStats":
+        """An immutable copy (what results and progress reports carry)."""
+        return RunStats(**self.as_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class RunStats:
+    """Counters of a run, as a result reports them (immutable; see :class:`Stats`)."""
+
+    pieces: int = 0
+    nodes: int = 0
+    lps: int = 0
+    fixed_by_bounds: int = 0
+    splits: int = 0
+    pruned: int = 0
+    seconds: float = 0.0
 
     def as_dict(self) -> dict:
         return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
