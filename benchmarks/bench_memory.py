@@ -4,7 +4,8 @@
 resident set size is read from the kernel when it ends (``getrusage(RUSAGE_CHILDREN)``,
 one fresh child per run, so the figure is that process's own maximum). Cases: the
 1,087-region box of ACAS Xu 2_3 / prop_4 (the baseline) and the 341,669-region box of
-3_3 / prop_2. Also recorded: the result file's size and that every region is in it.
+3_3 / prop_2. Also recorded: the result file's size, and the peak RSS of a fresh process
+that reads every region back from it (``load_geometry(path, lazy=True)``, memory-mapped).
 
     python benchmarks/bench_memory.py [--repeat 3]
 
@@ -61,10 +62,18 @@ def main() -> None:
                 assert report["complete"] and report["pieces"] == expected, report
                 with np.load(result) as z:
                     assert z["A_offsets"].shape[0] - 1 == expected
+            # every region retrievable afterwards: a fresh process reads them all from the file, lazily
+            reader = ("import sys, preimage; S = preimage.load_geometry(sys.argv[1], lazy=True); "
+                      "n = sum(1 for p in S if p.pattern is not None and p.polyhedron.A.shape[1] == S.ambient_dim); "
+                      "print(n)")
+            read_mb, read_out = peak_rss_mb([sys.executable, "-c", reader, str(result)])
+            assert int(read_out.strip()) == expected
             rows.append({"case": f"ACAS Xu {nid}, box of {prop}", "regions": expected, "peak_rss_mb": peaks,
-                         "median_peak_rss_mb": statistics.median(peaks), "result_file_mb": result.stat().st_size / 2**20})
+                         "median_peak_rss_mb": statistics.median(peaks), "result_file_mb": result.stat().st_size / 2**20,
+                         "read_all_pieces_peak_rss_mb": read_mb})
             print(f"{rows[-1]['case']}: {expected} regions, peak RSS {statistics.median(peaks):.0f} MB "
-                  f"(runs {', '.join(f'{p:.0f}' for p in peaks)}), result file {rows[-1]['result_file_mb']:.0f} MB",
+                  f"(runs {', '.join(f'{p:.0f}' for p in peaks)}), result file {rows[-1]['result_file_mb']:.0f} MB; "
+                  f"reading every piece back: peak RSS {read_mb:.0f} MB",
                   flush=True)
     summary = {"command": " ".join(["python", *sys.argv]), "rows": rows,
                "growth_mb": rows[1]["median_peak_rss_mb"] - rows[0]["median_peak_rss_mb"],

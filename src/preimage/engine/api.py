@@ -16,7 +16,7 @@ from .._validation import readonly
 from ..errors import InvalidInputError
 from ..network import Network
 from .domain import as_domains, chart
-from .result import DeferredSet, PreimageResult, Verdict, pieces_from_arrays, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
@@ -218,8 +218,8 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
 
 
 def _result_from_file(state: RunState, path: Path, joined, reason: str | None, ckpt: str | None) -> PreimageResult:
-    """The result of a streamed run: its pieces are read from its result file when first
-    used, in canonical order (``vertices`` is empty: the pieces were not kept in memory)."""
+    """The result of a streamed run: a view of its result file (memory-mapped, a piece is
+    read when used), in canonical order (``vertices`` is empty: no piece was kept in memory)."""
     order = joined.order
     if Path(path).suffix.lower() == ".json":
         def build():
@@ -227,12 +227,13 @@ def _result_from_file(state: RunState, path: Path, joined, reason: str | None, c
 
             pieces = load_geometry(path).pieces
             return [pieces[i] for i in order]
-    else:
-        def build():
-            with np.load(path, allow_pickle=False) as z:
-                return pieces_from_arrays({k: z[k] for k in z.files}, order)
+        pieces_set = DeferredSet(build, order.shape[0], int(joined.ambient_dim))
+    else:  # memory-mapped: a piece is read from the file when used
+        from ..polyhedra.set_file import SetFileView
 
-    return PreimageResult(DeferredSet(build, order.shape[0], int(joined.ambient_dim)), reason is None,
+        pieces_set = SetFileView(path, order)
+
+    return PreimageResult(pieces_set, reason is None,
                           state.stats.snapshot(), state.layer, joined.disjuncts[order], joined.domains[order], (), ckpt,
                           reason, _frozen(state.info))
 

@@ -13,8 +13,7 @@ from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index",
-           "pieces_from_arrays"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -153,21 +152,6 @@ def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
     keys = [(int(dom[i]), np.packbits(pats[i, : lens[i]].astype(bool)).tobytes(), int(lens[i]), int(dis[i]))
             for i in range(n)]
     return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
-
-
-def pieces_from_arrays(arrays: dict[str, np.ndarray], order: np.ndarray) -> list[Piece]:
-    """The pieces of an engine result file (bit for bit as the engine made them), in ``order``."""
-    n = int(arrays["ambient_dim"])
-    A, b, Ao = readonly(arrays["A"].reshape(-1, n)), readonly(arrays["b"]), arrays["A_offsets"]
-    C, d, Co = readonly(arrays["C"].reshape(-1, n)), readonly(arrays["d"]), arrays["C_offsets"]
-    M, c, Mo = readonly(arrays["M"].reshape(-1, n)), readonly(arrays["c"]), arrays["M_offsets"]
-    pats, lens = arrays["patterns"], arrays["pattern_lengths"]
-    out = []
-    for i in order:
-        P = Polyhedron._from_views(A[Ao[i]:Ao[i + 1]], b[Ao[i]:Ao[i + 1]], C[Co[i]:Co[i + 1]], d[Co[i]:Co[i + 1]])
-        amap = AffineMap._from_views(M[Mo[i]:Mo[i + 1]], c[Mo[i]:Mo[i + 1]])
-        out.append(Piece._from_views(P, readonly(pats[i, : lens[i]].astype(bool)), amap))
-    return out
 
 
 def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:

@@ -161,12 +161,24 @@ def save(obj, path) -> None:
     np.savez_compressed(path, **arrays)
 
 
-def load_geometry(path):
-    """Load what :func:`save` wrote (a Polyhedron, Box or PolyhedralSet)."""
+def load_geometry(path, *, lazy: bool = False):
+    """Load what :func:`save` wrote (a Polyhedron, Box or PolyhedralSet).
+
+    With ``lazy=True`` a set in an ``.npz`` file comes back as a
+    :class:`~preimage.polyhedra.set_file.SetFileView`: its arrays are memory-mapped and a
+    piece is built only when used (for results with very many pieces).
+    """
     suffix = _suffix(path)
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InvalidInputError(f"path {path!r} does not exist")
+    if lazy and suffix == ".npz":
+        from .set_file import SetFileView
+
+        try:
+            return SetFileView(path)
+        except (OSError, ValueError, zipfile.BadZipFile, KeyError) as exc:
+            raise InvalidInputError(f"{path!r} is not a preimage geometry file: {exc}") from exc
     try:
         if suffix == ".json":
             with open(path, encoding="utf-8") as fh:

@@ -183,16 +183,16 @@ class PolyhedralSet:
 
     @property
     def polyhedra(self) -> tuple[Polyhedron, ...]:
-        return tuple(p.polyhedron for p in self.pieces)
+        return tuple(p.polyhedron for p in self)
 
     def is_empty(self) -> bool:
         """Whether every piece is empty."""
-        return all(p.polyhedron.is_empty() for p in self.pieces)
+        return all(p.polyhedron.is_empty() for p in self)
 
     @property
     def dim(self) -> int:
         """Largest dimension of a piece (``-1`` when empty)."""
-        return max((p.polyhedron.dim for p in self.pieces), default=-1)
+        return max((p.polyhedron.dim for p in self), default=-1)
 
     def contains(self, X, tol: float | None = None) -> np.ndarray | bool:
         """Whether each point lies in some piece (within ``tol``)."""
@@ -204,7 +204,7 @@ class PolyhedralSet:
         tol = tolerances.resolve(tol, tolerances.CONTAINS)
         pts, single = as_points("X", X, self.ambient_dim)
         out = np.full(pts.shape[0], -1, dtype=np.int64)
-        for i, piece in enumerate(self.pieces):
+        for i, piece in enumerate(self):  # (a file view reads one piece at a time)
             todo = np.flatnonzero(out < 0)
             if todo.size == 0:
                 break
@@ -221,7 +221,7 @@ class PolyhedralSet:
         n = int(n)
         if n < 0:
             raise InvalidInputError(f"n must be a non-negative number of samples, got {n}")
-        live = [i for i, p in enumerate(self.pieces) if not p.polyhedron.is_empty()]
+        live = [i for i, p in enumerate(self) if not p.polyhedron.is_empty()]
         if not live and n:
             raise InvalidInputError("cannot sample from an empty PolyhedralSet")
         rng = np.random.default_rng(seed)
@@ -231,7 +231,7 @@ class PolyhedralSet:
         for j, (i, s) in enumerate(zip(live, seeds)):
             count = n // k + (1 if j < n % k else 0)
             if count:
-                pts.append(self.pieces[i].polyhedron.sample(count, seed=int(s)))
+                pts.append(self[i].polyhedron.sample(count, seed=int(s)))
                 idx.append(np.full(count, i, dtype=np.int64))
         X, I = np.vstack(pts), np.concatenate(idx)
         return (X, I) if return_index else X
@@ -241,7 +241,7 @@ class PolyhedralSet:
             "format": "preimage.PolyhedralSet",
             "version": 1,
             "ambient_dim": self.ambient_dim,
-            "pieces": [p.to_dict() for p in self.pieces],
+            "pieces": [p.to_dict() for p in self],
         }
 
     @classmethod
