@@ -149,7 +149,8 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
             state, reason = run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers,
                                 scheduler=scheduler, progress=progress,
                                 on_piece=stream.add if stream is not None else None,
-                                keep=stream is None or stream.out.suffix.lower() == ".json")
+                                keep=stream is None or stream.out.suffix.lower() == ".json",
+                                reserve=stream.finish_seconds if stream is not None else None)
         finally:
             if stream is not None:
                 stream.flush()  # whatever happens next, the pieces found are on disk
@@ -266,9 +267,10 @@ def preimage(
     layer : the target layer (default: the last).
     domain : a bounded :class:`~preimage.Box`, :class:`~preimage.Polyhedron`,
         :class:`~preimage.Slice` or a list of boxes (a union).
-    time_limit, max_pieces : budgets; when one runs out (or on Ctrl-C) the result holds what
-        was found, ``complete=False``, and the frontier is saved to ``checkpoint`` (default
-        ``out + ".checkpoint"``) for :func:`resume`.
+    time_limit, max_pieces : budgets; when one runs out (or on Ctrl-C / SIGTERM) the result
+        holds what was found, ``complete=False``, and the frontier is saved to ``checkpoint``
+        (default ``out + ".checkpoint"``, else a temporary file: ``result.frontier_path``)
+        for :func:`resume`. The time limit covers the whole call, writing ``out`` included.
     prune : drop regions that bounds prove cannot reach the target (same result either way).
     workers : processes to use (default 1: serial); ``scheduler``: a Dask
         ``distributed.Client`` or its address, to spread the run over a cluster.

@@ -311,11 +311,12 @@ class _Run:
     """One call of :func:`run` (see the module docstring for the contract it keeps)."""
 
     def __init__(self, state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, on_piece,
-                 stop: StopRequest, keep: bool = True) -> None:
+                 stop: StopRequest, keep: bool = True, reserve: Callable[[], float] | None = None) -> None:
         self.state = state
         self.keep = keep or on_piece is None
         self.t0 = time.perf_counter()
         self.deadline = None if time_limit is None else time.time() + float(time_limit)
+        self.reserve = reserve
         self.max_pieces = max_pieces
         self.workers = workers
         self.progress = progress
@@ -332,13 +333,20 @@ class _Run:
         self.parallel = scheduler is not None or workers > 1
 
     # stop conditions and progress
+    def _search_deadline(self) -> float | None:
+        """When the search must stop: the deadline less the time still needed to write what
+        was found (``reserve``), so that a time limit covers the whole call."""
+        if self.deadline is None:
+            return None
+        return self.deadline - (self.reserve() if self.reserve is not None else 0.0)
+
     def _pieces_left(self) -> int | None:
         return None if self.max_pieces is None else self.max_pieces - self.state.n_pieces
 
     def _check_stop(self) -> str | None:
         if self.stop_request.signal is not None:
             return "interrupt"
-        if self.deadline is not None and time.time() > self.deadline:
+        if self.deadline is not None and time.time() > self._search_deadline():
             return "time_limit"
         left = self._pieces_left()
         if left is not None and left <= 0:
@@ -375,9 +383,7 @@ class _Run:
 
     # serial phase
     def serial(self) -> None:
-        stop_at = self.deadline
-        if self.parallel:
-            stop_at = min(self.deadline or np.inf, time.time() + SERIAL_SECONDS)
+        serial_end = time.time() + SERIAL_SECONDS if self.parallel else None
         while self.queue and self.reason is None:
             self.reason = self._check_stop()
             if self.reason is not None:
@@ -392,7 +398,8 @@ class _Run:
             def should_stop() -> bool:
                 self._report(search.stats if search is not None else None)
                 return (self.stop_request.signal is not None
-                        or (stop_at is not None and time.time() > stop_at))
+                        or (self.deadline is not None and time.time() > self._search_deadline())
+                        or (serial_end is not None and time.time() > serial_end))
 
             search = make_search(pb, collector.sink, should_stop, piece_budget=left)
             try:
@@ -486,7 +493,8 @@ class _Run:
             chunks = [nodes[i::parts] for i in range(parts)]  # round robin: deep and shallow mixed
             for chunk in chunks[1:]:
                 self.queue.appendleft((index, chunk))
-            fut = executor.submit(_task, self.state.problems[index], index, chunks[0], self.deadline, TASK_SECONDS,
+            fut = executor.submit(_task, self.state.problems[index], index, chunks[0], self._search_deadline(),
+                                  TASK_SECONDS,
                                   self.state.checker, budget)
             in_flight[fut] = (index, chunks[0], budget or 0)
             self.state.info["tasks"] = self.state.info.get("tasks", 0) + 1
@@ -539,6 +547,7 @@ def run(
     progress: Callable[[Stats], None] | None = None,
     on_piece: Callable[[RawPiece], None] | None = None,
     keep: bool = True,
+    reserve: Callable[[], float] | None = None,
 ) -> tuple[RunState, str | None]:
     """Continue ``state`` until its frontier is empty or a stop.
 
@@ -547,11 +556,13 @@ def run(
     :class:`KeyboardInterrupt` from ``progress``), ``"workers_lost"`` (Dask) or ``"found"``
     (a decision: ``state.checker`` confirmed a piece). ``max_pieces`` counts every piece of
     the state (so a resume whose budget is used up returns at once); ``time_limit`` is the
-    time of this call (``0``: return at once). With ``keep=False`` the pieces go only to
-    ``on_piece`` (counted in ``state.streamed``), so memory does not grow with the answer.
+    time of this call (``0``: return at once); ``reserve()`` (seconds) is kept free of it for
+    the caller's work after the search (writing the result). With ``keep=False`` the pieces
+    go only to ``on_piece`` (counted in ``state.streamed``), so memory does not grow with the
+    answer.
     """
     r = _Run(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
-             progress=progress, on_piece=on_piece, stop=StopRequest(), keep=keep)
+             progress=progress, on_piece=on_piece, stop=StopRequest(), keep=keep, reserve=reserve)
     with r.stop_request:
         log.info("run started: %d frontier nodes, %d pieces so far", sum(len(n) for _, n in r.queue),
                  state.n_pieces)

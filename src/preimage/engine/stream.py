@@ -28,6 +28,10 @@ __all__ = ["PieceStream"]
 #: pieces per chunk, and the longest a found piece waits before it is written
 CHUNK_PIECES = 2000
 CHUNK_SECONDS = 5.0
+#: the final join takes about this share of the time the chunks took to write (measured on
+#: ACAS Xu 3_3: 0.6 s to join 141,835 pieces written in 1.4 s), plus a fixed part
+JOIN_SHARE = 0.5
+FINISH_MIN_SECONDS = 0.05
 
 
 class PieceStream:
@@ -42,6 +46,7 @@ class PieceStream:
         self.parts.mkdir(parents=True, exist_ok=True)
         self.charts = {pb.domain_index: pb.chart for pb in problems}
         self.count = 0
+        self.write_seconds = 0.0  # time spent writing chunks (the final join takes about half)
         if stored is not None:  # the pieces of the earlier runs: their file is the first chunk
             self._adopt(Path(stored["path"]), int(stored["count"]))
         self.buffer: list[RawPiece] = list(existing)
@@ -71,7 +76,13 @@ class PieceStream:
         if len(self.buffer) >= CHUNK_PIECES or time.monotonic() - self.last > CHUNK_SECONDS:
             self.flush()
 
+    def finish_seconds(self) -> float:
+        """An estimate of :meth:`finish`'s time: joining reads and writes every chunk once,
+        about half the time their writing took (measured), plus the last chunk."""
+        return JOIN_SHARE * self.write_seconds + FINISH_MIN_SECONDS
+
     def flush(self) -> None:
+        t0 = time.perf_counter()
         for index, chart in self.charts.items():
             raws = [r for r in self.buffer if r.domain_index == index]
             for start in range(0, len(raws), CHUNK_PIECES):
@@ -81,6 +92,7 @@ class PieceStream:
                 self.count += 1
         self.buffer = []
         self.last = time.monotonic()
+        self.write_seconds += time.perf_counter() - t0
 
     def finish(self) -> "Joined":
         """Join the chunks into ``out`` (atomically; one chunk's arrays in memory at a time),
