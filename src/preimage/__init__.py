@@ -77,7 +77,35 @@ __all__ = [
     "MissingDependencyError",
     "WorkersLostError",
     "RunAborted",
-    *_LAZY,
+    # the lazy names (the keys of _LAZY, in order), written out so that type checkers read
+    # __all__ (mypy --strict rejects ``preimage.Network`` when __all__ is ``[..., *_LAZY]``);
+    # tests/test_typing.py checks that the two lists agree
+    "Polyhedron",
+    "Box",
+    "PolyhedralSet",
+    "Piece",
+    "AffineMap",
+    "load_geometry",
+    "Network",
+    "AffineLayer",
+    "load",
+    "from_torch",
+    "dual_basis",
+    "hyperplanes",
+    "DualBasis",
+    "layer_preimage",
+    "LayerPreimage",
+    "preimage",
+    "linear_regions",
+    "verify",
+    "resume",
+    "PreimageResult",
+    "Verdict",
+    "Activity",
+    "AffineSubspace",
+    "Slice",
+    "load_vnnlib",
+    "Spec",
 ]
 
 

@@ -32,6 +32,8 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .._lazy import lazy_attributes
 
 # public names and the submodule defining each: submodules load on first use, so that the
@@ -70,3 +72,12 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)
+
+
+# the names for type checkers (mypy reads them; at run time they load lazily, above)
+if TYPE_CHECKING:  # pragma: no cover
+    from .contraction import BoundarySegment, ContractionFlow, contraction_flow, plot_contraction, plot_contraction_flow
+    from .explore import explore, explorer_data, piece_adjacency
+    from .geometry import plot_cone, plot_dual_basis, plot_hyperplanes
+    from .preimages import plot_preimage
+    from .regions import plot_regions
