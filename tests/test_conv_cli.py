@@ -13,7 +13,6 @@ from onnx import TensorProto, helper, numpy_helper
 
 from preimage import InvalidInputError, Network, PreimageError
 from preimage.conv.cli import register, run_cones
-
 from test_conv_circulant import oracle_dense
 
 

@@ -17,10 +17,9 @@ import pytest
 import torch
 
 import preimage
+from oracles import numpy_forward
 from preimage import Activity, Box, InvalidInputError, Network
 from preimage.conv import contraction_profile, local_preimage_piece
-
-from oracles import numpy_forward
 
 
 def random_specs(rng, widths, last_relu=False):

@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from oracles import numpy_forward
 from preimage import Box, InvalidInputError, Network, Polyhedron
 from preimage.conv import paper_fig4_network, paper_fig4_pullback, pullback, random_pullback_example
-
-from oracles import numpy_forward
 
 
 def specs_of(net):

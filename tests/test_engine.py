@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import preimage
-from preimage import Activity, AffineSubspace, Box, InvalidInputError, Polyhedron
-
 from oracles import numpy_forward
+from preimage import Activity, AffineSubspace, Box, InvalidInputError, Polyhedron
 
 
 def random_net(rng, widths, scale=1.0):

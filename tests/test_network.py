@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import preimage
-from preimage import InvalidInputError, Network
-
 from oracles import numpy_forward
+from preimage import InvalidInputError, Network
 
 
 def random_specs(rng, widths, last_relu=False):

@@ -19,14 +19,14 @@ True
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from ._lazy import lazy_attributes
 
 from . import tolerances
+from ._lazy import lazy_attributes
 from .errors import (
     AmbiguousGeometryError,
     ImportMismatchError,
-    MissingDependencyError,
     InvalidInputError,
+    MissingDependencyError,
     PreimageError,
     RunAborted,
     SolverError,
@@ -118,7 +118,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.result import PreimageResult, Verdict
     from .engine.targets import Activity, AffineSubspace
     from .layer.dual_basis import DualBasis, dual_basis, hyperplanes
-    from .specs.vnnlib import Spec, load_vnnlib
     from .layer.preimage import LayerPreimage, layer_preimage
     from .network import from_torch, load
     from .network.network import AffineLayer, Network
@@ -126,3 +125,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .polyhedra.io import load_geometry
     from .polyhedra.polyhedral_set import AffineMap, Piece, PolyhedralSet
     from .polyhedra.polyhedron import Polyhedron
+    from .specs.vnnlib import Spec, load_vnnlib

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,7 @@ from .. import tolerances
 from .._validation import as_vector
 from ..errors import AmbiguousGeometryError, InvalidInputError, SolverError
 from ..network import Network
-from ..polyhedra import AffineMap, Box, Piece, Polyhedron
-from ..polyhedra import solver
+from ..polyhedra import AffineMap, Box, Piece, Polyhedron, solver
 from . import check_data, unit_box
 
 __all__ = ["local_preimage", "class_mixing", "LayerMixing", "MixingReport", "plot_mixing", "PieceProgram",

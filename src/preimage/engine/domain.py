@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 import numpy as np
 
 from .. import tolerances
@@ -50,7 +49,7 @@ class Slice:
         object.__setattr__(self, "hi", readonly(hi_a))
 
     @classmethod
-    def through(cls, points, margin: float = 0.25) -> "Slice":
+    def through(cls, points, margin: float = 0.25) -> Slice:
         """The 2-D (3 points) or 3-D (4 points) slice through ``points``: ``t`` are the
         barycentric-like coordinates ``x = p0 + Σ t_i (p_i - p0)``, over ``[-margin, 1 + margin]``.
         """

@@ -22,16 +22,16 @@ are found. The vertex representation lives in :mod:`preimage.engine.vpoly`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from .. import tolerances
 from .bounds_nb import backward_rows, forward_bounds, pack_layers
 from .domain import DomainChart
-from .targets import LayerTarget
 from .exact import ExactRows, classes, exact_classes
+from .targets import LayerTarget
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut, cut_cls
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "Search", "root_nodes", "make_search"]
@@ -54,7 +54,7 @@ class Stats:
     pruned: int = 0
     seconds: float = 0.0
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
@@ -108,7 +108,7 @@ class _Rows:
 
     __slots__ = ("parent", "a", "c", "n")
 
-    def __init__(self, parent: "_Rows | None", a: np.ndarray, c: float) -> None:
+    def __init__(self, parent: _Rows | None, a: np.ndarray, c: float) -> None:
         self.parent, self.a, self.c = parent, a, c
         self.n = 1 + (parent.n if parent is not None else 0)
 
@@ -119,14 +119,14 @@ class _Rows:
         return _Rows.chain, (A, c)
 
     @staticmethod
-    def chain(A: np.ndarray, c: np.ndarray) -> "_Rows | None":
+    def chain(A: np.ndarray, c: np.ndarray) -> _Rows | None:
         node = None
         for a, cc in zip(A, c):
             node = _Rows(node, np.array(a), float(cc))
         return node
 
     @staticmethod
-    def collect(node: "_Rows | None", d: int) -> tuple[np.ndarray, np.ndarray]:
+    def collect(node: _Rows | None, d: int) -> tuple[np.ndarray, np.ndarray]:
         A, c = [], []
         while node is not None:
             A.append(node.a)
@@ -192,7 +192,7 @@ class Search:
         self._rows_cache = None
         self._dom_rows = None
 
-    def _exact_rows(self, rows: "_Rows | None", extra_a=(), extra_c=(), eq_a=(), eq_c=()) -> ExactRows:
+    def _exact_rows(self, rows: _Rows | None, extra_a=(), extra_c=(), eq_a=(), eq_c=()) -> ExactRows:
         """The rows that can be tight at a region's vertices, for :mod:`preimage.engine.exact`:
         the domain's facets, the cutting rows ``rows`` then ``extra_*`` (bit order), equalities."""
         d = self.problem.chart.dim

@@ -82,7 +82,7 @@ class PieceStream:
         self.buffer = []
         self.last = time.monotonic()
 
-    def finish(self) -> "Joined":
+    def finish(self) -> Joined:
         """Join the chunks into ``out`` (atomically; one chunk's arrays in memory at a time),
         remove them, and return the pieces' canonical order and their disjuncts and domains."""
         self.flush()

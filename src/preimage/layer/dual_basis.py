@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import tolerances
-from .._validation import as_matrix, as_vector, readonly
 from .._rank import _decide
+from .._validation import as_matrix, as_vector, readonly
 from ..errors import InvalidInputError
 
 __all__ = ["Hyperplanes", "DualBasis", "hyperplanes", "dual_basis", "check_activity", "rank_decision"]

@@ -21,8 +21,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -119,13 +119,13 @@ class _Linear:
         self.coef = dict(coef or {})
         self.const = float(const)
 
-    def __add__(self, other: "_Linear") -> "_Linear":
+    def __add__(self, other: _Linear) -> _Linear:
         out = _Linear(self.coef, self.const + other.const)
         for k, v in other.coef.items():
             out.coef[k] = out.coef.get(k, 0.0) + v
         return out
 
-    def scale(self, s: float) -> "_Linear":
+    def scale(self, s: float) -> _Linear:
         return _Linear({k: v * s for k, v in self.coef.items()}, self.const * s)
 
 

@@ -61,6 +61,7 @@ class Fig1Data:
 
 def compute() -> Fig1Data:
     import preimage
+
     from ...conv import circulant, cone_geometry
 
     net = preimage.Network.from_arrays([(W, B, True)])

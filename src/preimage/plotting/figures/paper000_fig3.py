@@ -75,6 +75,7 @@ def _side(cm) -> Side:
 
 def compute() -> Fig3Data:
     import preimage
+
     from ...conv import cell_map, circulant, nesting_radius, paper_fig3_identity, paper_fig3_wide_cone
 
     wide = paper_fig3_wide_cone()
