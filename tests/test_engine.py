@@ -88,7 +88,7 @@ def crossings_along_line(specs, p, q, k, i, yi, t_max=1.0):
         h, dh = x[None, :], q[None, :]
         nxt = t_max
         pieces = []
-        for m, (W, b, r) in enumerate(specs[:k]):
+        for W, b, r in specs[:k]:
             z = h @ W.T + b
             dz = dh @ W.T
             # where does a neuron of this layer change sign next? (strictly after t)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import tolerances
+from . import tolerances as tolerances  # a public submodule (the redundant alias re-exports it)
 from ._lazy import lazy_attributes
 from .errors import (
     AmbiguousGeometryError,

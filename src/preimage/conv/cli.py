@@ -5,7 +5,7 @@ A thin layer over :func:`preimage.conv.cone_geometry`; no geometry lives here.
 Usage::
 
     preimage cones --kernel 1,-0.5,0.2 --size 16 --bias -0.1 --json
-    preimage cones --kernel -1,0.5 --size 8                   # a kernel may start with '-' 
+    preimage cones --kernel -1,0.5 --size 8                   # a kernel may start with '-'
     preimage cones --kernel "1,0.5;0.25,0" --size 8,8          # a 2-D kernel, rows split by ';'
     preimage cones MODEL.onnx [--max-slices 64] [--json]
 

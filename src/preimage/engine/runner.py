@@ -390,8 +390,9 @@ class _Run:
             collector = _Collector(self.state.checker, pb, left, forward=lambda p: self._accept([p]))
             search = None
 
+            # ``search`` is bound late on purpose: the search made below, reported while it runs
             def should_stop() -> bool:
-                self._report(search.stats if search is not None else None)
+                self._report(search.stats if search is not None else None)  # noqa: B023
                 return (self.stop_request.signal is not None
                         or (stop_at is not None and time.time() > stop_at))
 

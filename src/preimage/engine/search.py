@@ -440,7 +440,8 @@ class Search:
         for i in order:
             a_i, c_i = node.Z[i], float(node.z0[i] - y[i])
             # an equality z_i = y_i (y_i > 0) is float data: within the band it holds (see classes)
-            cls, s, _ = classes(X, T, a_i, c_i, band, lambda: self._exact_rows(rows, eq_a=eq_a, eq_c=eq_c),
+            # B023: the lambda runs inside classes(), in this iteration
+            cls, s, _ = classes(X, T, a_i, c_i, band, lambda: self._exact_rows(rows, eq_a=eq_a, eq_c=eq_c),  # noqa: B023
                                 exact=not pos[i])
             has_neg, has_pos = bool(np.any(cls < 0)), bool(np.any(cls > 0))
             if pos[i]:
@@ -504,7 +505,8 @@ class Search:
             for row, rhs in zip(A, b):
                 a_u, c_u = row @ H, float(row @ h - rhs)
                 cls, s, _ = classes(X, T, a_u, c_u, band,
-                                    lambda: self._exact_rows(node.rows, extra_a, extra_c))
+                                    # B023: the lambda runs inside classes(), in this iteration
+                                    lambda: self._exact_rows(node.rows, extra_a, extra_c))  # noqa: B023
                 if not np.any(cls > 0):
                     continue
                 if not np.any(cls <= 0):
@@ -524,7 +526,8 @@ class Search:
                 for row, rhs in zip(C, d):
                     a_u, c_u = row @ H, float(row @ h - rhs)
                     cls, s, _ = classes(X, T, a_u, c_u, band,
-                                        lambda: self._exact_rows(node.rows, extra_a, extra_c, eq_a, eq_c),
+                                        # B023: the lambda runs inside classes(), in this iteration
+                                        lambda: self._exact_rows(node.rows, extra_a, extra_c, eq_a, eq_c),  # noqa: B023
                                         exact=False)  # the target's equality holds within the band
                     if not np.any(cls <= 0) or not np.any(cls >= 0):
                         ok = False

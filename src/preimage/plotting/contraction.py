@@ -76,7 +76,7 @@ def plot_contraction(profile, ax=None, *, band: bool = True, colors: Sequence[An
         warnings.simplefilter("ignore", RuntimeWarning)  # all-undecided layers: nan means, drawn as gaps
         series = [(nz, "coordinate-subspace dim. (non-zero activities)"), (ld, "local preimage dim.")]
         means = [np.nanmean(s, axis=0) if s.size else np.full(layers.size, np.nan) for s, _ in series]
-        for (s, lab), m, col in zip(series, means, colors):
+        for (_, lab), m, col in zip(series, means, colors):
             arts.extend(ax.plot(layers, m, marker="o", color=col, label=lab))
         if band and profile.n_samples:
             for (s, _), col in zip(series, colors):
