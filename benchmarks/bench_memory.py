@@ -51,8 +51,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for nid, prop, expected in CASES:
             result = Path(tmp) / f"{nid}.npz"
-            argv = [sys.executable, "-m", "preimage", "regions", str(ACAS / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"),
-                    "--domain", str(ACAS / "vnnlib" / f"{prop}.vnnlib"), "--out", str(result), "--json", "--quiet"]
+            argv = [
+                sys.executable,
+                "-m",
+                "preimage",
+                "regions",
+                str(ACAS / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"),
+                "--domain",
+                str(ACAS / "vnnlib" / f"{prop}.vnnlib"),
+                "--out",
+                str(result),
+                "--json",
+                "--quiet",
+            ]
             peaks = []
             for _ in range(args.repeat):
                 mb, stdout = peak_rss_mb(argv)
@@ -61,8 +72,15 @@ def main() -> None:
                 assert report["complete"] and report["pieces"] == expected, report
                 with np.load(result) as z:
                     assert z["A_offsets"].shape[0] - 1 == expected
-            rows.append({"case": f"ACAS Xu {nid}, box of {prop}", "regions": expected, "peak_rss_mb": peaks,
-                         "median_peak_rss_mb": statistics.median(peaks), "result_file_mb": result.stat().st_size / 2**20})
+            rows.append(
+                {
+                    "case": f"ACAS Xu {nid}, box of {prop}",
+                    "regions": expected,
+                    "peak_rss_mb": peaks,
+                    "median_peak_rss_mb": statistics.median(peaks),
+                    "result_file_mb": result.stat().st_size / 2**20,
+                }
+            )
             print(f"{rows[-1]['case']}: {expected} regions, peak RSS {statistics.median(peaks):.0f} MB "
                   f"(runs {', '.join(f'{p:.0f}' for p in peaks)}), result file {rows[-1]['result_file_mb']:.0f} MB",
                   flush=True)

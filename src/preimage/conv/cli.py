@@ -47,7 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--kernel", help="kernel: comma-separated numbers; 2-D rows separated by ';' (e.g. -1,0.5)")
     p.add_argument("--size", help="signal length d, or h,w for a 2-D kernel")
     p.add_argument("--bias", type=float, default=0.0, help="the uniform bias b (default 0)")
-    p.add_argument("--origin", default="0", help="kernel index on the diagonal (default 0; e.g. 1 for a centred 3-tap kernel)")
+    p.add_argument(
+        "--origin", default="0", help="kernel index on the diagonal (default 0; e.g. 1 for a centred 3-tap kernel)"
+    )
     p.add_argument("--max-slices", type=_positive_int("--max-slices"), default=64,
                    help="analyse at most this many (out, in) kernel slices per model layer (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the symmetry check's random points")

@@ -394,7 +394,9 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
     time_limit, _, workers = _budgets(time_limit, None, workers, scheduler)
     _writable(checkpoint, "checkpoint")
     if not isinstance(spec, (Spec, str, os.PathLike)):
-        raise InvalidInputError(f"spec must be a preimage.Spec or the path of a .vnnlib file, got {type(spec).__name__}")
+        raise InvalidInputError(
+            f"spec must be a preimage.Spec or the path of a .vnnlib file, got {type(spec).__name__}"
+        )
     if not isinstance(spec, Spec):
         spec = load_vnnlib(spec)
     with _blas_single_thread():

@@ -596,9 +596,14 @@ def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
         sizes = np.where(cols > 0, rows * cols, rows)
         off = np.concatenate([[0], np.cumsum(sizes)])
         flat = packed[name]
-        fields[name] = [flat[off[i]:off[i + 1]].reshape(rows[i], cols[i]) if cols[i] > 0 else
-                        (flat[off[i]:off[i + 1]] if name in ("c", "e", "h") else flat[off[i]:off[i + 1]].reshape(rows[i], 0))
-                        for i in range(n)]
+        fields[name] = [
+            flat[off[i] : off[i + 1]].reshape(rows[i], cols[i])
+            if cols[i] > 0
+            else (
+                flat[off[i] : off[i + 1]] if name in ("c", "e", "h") else flat[off[i] : off[i + 1]].reshape(rows[i], 0)
+            )
+            for i in range(n)
+        ]
     return [RawPiece(packed["pattern"][pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
                      int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
             for i in range(n)]
@@ -634,8 +639,10 @@ def load_checkpoint(path) -> RunState:
     if not isinstance(data, dict) or data.get("format") != "preimage.checkpoint":
         raise InvalidInputError(f"{str(p)!r} is not a preimage checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
-        raise InvalidInputError(f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
-                                " (written by another version of preimage)")
+        raise InvalidInputError(
+            f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
+            " (written by another version of preimage)"
+        )
     state = data["state"]
     state.pieces = _unpack_pieces(data["pieces"])
     return state

@@ -59,7 +59,9 @@ class Stats:
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
     def as_dict(self) -> dict:
-        return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
+        return {
+            f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")
+        }
 
 
 @dataclass(frozen=True)

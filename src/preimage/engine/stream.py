@@ -55,7 +55,9 @@ class PieceStream:
             with np.load(path, allow_pickle=False) as z:
                 found = int(z["A_offsets"].shape[0] - 1)
         except (OSError, KeyError, ValueError) as exc:
-            raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}") from None
+            raise InvalidInputError(
+                f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}"
+            ) from None
         if found != count:
             raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which holds {found} pieces, "
                                     f"not the {count} it had when the run stopped (was it changed?)")

@@ -197,7 +197,9 @@ def check_activity(y, m: int, name: str = "y") -> np.ndarray:
     """An activity after a ReLU: finite, non-negative, of length ``m``."""
     y = as_vector(name, y)
     if y.shape[0] != m:
-        raise InvalidInputError(f"{name} must be an activity of length {m} (one entry per node), got length {y.shape[0]}")
+        raise InvalidInputError(
+            f"{name} must be an activity of length {m} (one entry per node), got length {y.shape[0]}"
+        )
     neg = np.flatnonzero(y < 0)
     if neg.size:
         raise InvalidInputError(

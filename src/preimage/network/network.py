@@ -278,7 +278,9 @@ class Network:
     def activation_pattern(self, X, *, layers: Sequence[int] | None = None) -> np.ndarray:
         """Boolean pattern ``z > 0`` of every ReLU (layer after layer), one row per input."""
         H, single = self._inputs(X)
-        chosen = set(range(1, self.depth + 1) if layers is None else [self._check_layer(k, allow_input=False) for k in layers])
+        chosen = set(
+            range(1, self.depth + 1) if layers is None else [self._check_layer(k, allow_input=False) for k in layers]
+        )
         parts = []
         for k, lay in enumerate(self.layers, start=1):
             Z = lay.pre_activation(H)

@@ -64,7 +64,9 @@ def plot_contraction(profile, ax=None, *, band: bool = True, colors: Sequence[An
     from ..conv.contraction import ContractionProfile
 
     if not isinstance(profile, ContractionProfile):
-        raise InvalidInputError(f"profile must be a ContractionProfile (see contraction_profile), got {type(profile).__name__}")
+        raise InvalidInputError(
+            f"profile must be a ContractionProfile (see contraction_profile), got {type(profile).__name__}"
+        )
     ax = axes_for(ax, 2)
     layers = np.arange(profile.depth + 1)
     nz = profile.nonzero.astype(np.float64)
