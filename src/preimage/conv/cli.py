@@ -235,7 +235,8 @@ def _print_model(report: dict[str, Any]) -> None:
 
     con = Console(highlight=False, soft_wrap=True)
     for entry in report["layers"]:
-        title = f"layer {entry['layer']} {entry['name']}: kernel {tuple(entry['kernel_shape'])} on {tuple(entry['in_shape'])}"
+        title = (f"layer {entry['layer']} {entry['name']}: kernel {tuple(entry['kernel_shape'])} "
+                 f"on {tuple(entry['in_shape'])}")
         if "skipped" in entry:
             con.print(f"{title}: skipped — {entry['skipped']}")
             continue

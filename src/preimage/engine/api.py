@@ -414,7 +414,8 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, che
         )
     if spec.n_outputs != net.output_dim:
         raise InvalidInputError(
-            f"the spec has {spec.n_outputs} outputs (Y_0..Y_{spec.n_outputs - 1}), the network produces {net.output_dim}"
+            f"the spec has {spec.n_outputs} outputs (Y_0..Y_{spec.n_outputs - 1}), "
+            f"the network produces {net.output_dim}"
         )
     t0 = time.perf_counter()
     total = Stats()

@@ -5,8 +5,9 @@ Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` (each chunk a val
 last chunk's worth of time. When the run ends — complete or stopped — the chunks are
 joined into ``OUT`` (pieces in the order they were found) and removed. A resumed run
 starts with the pieces found before as its first chunk (the earlier result file, or the
-checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the joined file are built from the raw pieces' arrays, without
-a Python object per piece, and stored uncompressed (writing is then as fast as the disk).
+checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the
+joined file are built from the raw pieces' arrays, without a Python object per piece, and
+stored uncompressed (writing is then as fast as the disk).
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ Examples
 >>> net = preimage.Network.from_arrays([(np.array([[1.0, -1.0], [1.0, 1.0]]), [0.0, -0.5], True)])
 >>> box = preimage.Box([-1, -1], [1, 1])
 >>> ax = Figure().add_subplot()
->>> len(plot_regions(net, box, ax)), len(plot_preimage(preimage.preimage(net, preimage.Activity([0.0, 0.0]), domain=box), ax))
+>>> result = preimage.preimage(net, preimage.Activity([0.0, 0.0]), domain=box)
+>>> len(plot_regions(net, box, ax)), len(plot_preimage(result, ax))
 (4, 1)
 """
 

@@ -64,7 +64,8 @@ def preimage_shapes(result: Any, *, view=None, slice=None) -> list[Shape]:
             P = in_slice(P, slice)
         if P.ambient_dim not in (2, 3):
             raise InvalidInputError(
-                f"the pieces live in R^{P.ambient_dim}: pass slice=preimage.Slice(...) to draw them on a 2-D or 3-D slice"
+                f"the pieces live in R^{P.ambient_dim}: "
+                "pass slice=preimage.Slice(...) to draw them on a 2-D or 3-D slice"
             )
         out.append(shape_of(P, view))
     return out
