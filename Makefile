@@ -49,7 +49,10 @@ $(KSTAMP): $(STAMP) $(KERNEL_SOURCES)
 demo: $(KSTAMP)
 	$(BIN)/python examples/demo.py --out demo_out
 
+# ruff (pinned in requirements.lock; rules in pyproject.toml) lints first, then pytest runs
 test: $(KSTAMP)
+	@$(BIN)/python -m ruff --version >/dev/null 2>&1 || { echo "make test: ruff is missing from $(VENV): install it with '$(BIN)/python -m pip install -r requirements.lock' (or delete $(STAMP) and rerun)"; exit 1; }
+	$(BIN)/python -m ruff check .
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 # The explorer's browser test (tests/test_explore.py) drives Debian's chromium through Selenium

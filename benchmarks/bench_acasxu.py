@@ -61,7 +61,9 @@ def main() -> None:
                 import onnxruntime as ort
 
                 sess = ort.InferenceSession(str(ACAS / "onnx" / onnx_name), providers=["CPUExecutionProvider"])
-                y = sess.run(None, {sess.get_inputs()[0].name: v.counterexample.astype(np.float32).reshape(1, 1, 1, 5)})[0]
+                y = sess.run(
+                    None, {sess.get_inputs()[0].name: v.counterexample.astype(np.float32).reshape(1, 1, 1, 5)}
+                )[0]
                 if not spec.is_counterexample(v.counterexample, y.reshape(-1), tol=1e-4):
                     print(f"  WARNING: onnxruntime does not confirm the counterexample of {nid} prop {pid}")
             st = v.stats

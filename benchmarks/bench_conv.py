@@ -101,10 +101,20 @@ def bench_literal(repeat: int) -> dict:
             return literal_nesting(circulant(k, 8, bias=b), R)
 
         med, times, res = median_time(run, repeat)
-        out[name] = {"kernel": k.tolist(), "bias": b, "radius": R if np.isfinite(R) else "inf",
-                     "median_s": med, "runs_s": times, "target_s": 10.0, "nested": res.nested,
-                     "no_other_subset": res.no_other_subset, "contains_element": res.contains_element,
-                     "operational_holds": nesting_radius(layer).holds_at(R), "orbits": len(res.subsets), "lps": res.lp_count}
+        out[name] = {
+            "kernel": k.tolist(),
+            "bias": b,
+            "radius": R if np.isfinite(R) else "inf",
+            "median_s": med,
+            "runs_s": times,
+            "target_s": 10.0,
+            "nested": res.nested,
+            "no_other_subset": res.no_other_subset,
+            "contains_element": res.contains_element,
+            "operational_holds": nesting_radius(layer).holds_at(R),
+            "orbits": len(res.subsets),
+            "lps": res.lp_count,
+        }
     return {"what": "literal nesting check (paper 000 §5), d = 8, subsets up to rotation", "d": 8, **out}
 
 
@@ -229,7 +239,9 @@ def main(argv=None) -> int:
         print(f"{key}: {results[key]['median_s'] * 1e3:.1f} ms")
     for name, row in results["literal_nesting_d8"].items():
         if isinstance(row, dict):
-            print(f"literal_nesting_d8/{name}: {row['median_s'] * 1e3:.1f} ms ({row['lps']} LPs, nested={row['nested']})")
+            print(
+                f"literal_nesting_d8/{name}: {row['median_s'] * 1e3:.1f} ms ({row['lps']} LPs, nested={row['nested']})"
+            )
     for name, row in results["cell_map"].items():
         if isinstance(row, dict):
             print(f"cell_map/{name}: {row['median_s'] * 1e3:.1f} ms "

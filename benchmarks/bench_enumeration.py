@@ -76,8 +76,15 @@ def main() -> None:
         net = preimage.load(ROOT / "acasxu" / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx")
         box = load_vnnlib(ROOT / "acasxu" / "vnnlib" / f"{prop}.vnnlib").cases[0].domain
         r = measure(net, box, args.repeat)
-        r.update({"case": f"ACAS Xu {nid}, box of {prop}", "nnenum_regions": ref_regions, "nnenum_s": ref_s,
-                  "nnenum_regions_per_s": ref_regions / ref_s, "speedup_rate": (r["regions_per_s"]) / (ref_regions / ref_s)})
+        r.update(
+            {
+                "case": f"ACAS Xu {nid}, box of {prop}",
+                "nnenum_regions": ref_regions,
+                "nnenum_s": ref_s,
+                "nnenum_regions_per_s": ref_regions / ref_s,
+                "speedup_rate": (r["regions_per_s"]) / (ref_regions / ref_s),
+            }
+        )
         rows.append(r)
         print(f"{r['case']}: {r['regions']} regions (nnenum {ref_regions}) in {r['median_s']:.3f} s "
               f"({r['regions_per_s']:.0f}/s, {r['speedup_rate']:.1f}x nnenum's rate; with pieces built "

@@ -79,7 +79,7 @@ def bench_warm_lp(repeat: int) -> dict:
     rng = np.random.default_rng(2)
     rows = rng.integers(0, 300, size=2000)
     per_solve = []
-    for r in range(repeat):
+    for _ in range(repeat):
         t0 = time.perf_counter()
         for k, i in enumerate(rows):
             lp.set_upper([i], P.b[i] * (0.5 if k % 2 else 1.0))  # change one constraint, re-decide
@@ -105,7 +105,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     results = {
-        "command": "python benchmarks/bench_foundation.py --repeat %d" % args.repeat,
+        "command": f"python benchmarks/bench_foundation.py --repeat {args.repeat:d}",
         "machine": {"python": platform.python_version(), "processor": platform.processor() or platform.machine(),
                     "cpus": __import__("os").cpu_count()},
         "date": time.strftime("%Y-%m-%d"),

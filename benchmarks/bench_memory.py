@@ -52,8 +52,19 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for nid, prop, expected in CASES:
             result = Path(tmp) / f"{nid}.npz"
-            argv = [sys.executable, "-m", "preimage", "regions", str(ACAS / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"),
-                    "--domain", str(ACAS / "vnnlib" / f"{prop}.vnnlib"), "--out", str(result), "--json", "--quiet"]
+            argv = [
+                sys.executable,
+                "-m",
+                "preimage",
+                "regions",
+                str(ACAS / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"),
+                "--domain",
+                str(ACAS / "vnnlib" / f"{prop}.vnnlib"),
+                "--out",
+                str(result),
+                "--json",
+                "--quiet",
+            ]
             peaks = []
             for _ in range(args.repeat):
                 mb, stdout = peak_rss_mb(argv)

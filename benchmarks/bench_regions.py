@@ -111,10 +111,20 @@ def compare(name: str, net: preimage.Network, raw: preimage.Network, X: np.ndarr
             ours, med, times = preimage_count(net, slc, k, repeat)
             ours_raw = count_by_layer(slice_regions(raw, slc, k), raw, [k])[k]
             theirs, rsec, flags = relucent_count(net, slc, k)
-            row = {"slice": s, "triple": tri.tolist(), "layer": k, "preimage_regions": ours,
-                   "preimage_regions_unsilenced": ours_raw, "relucent_regions": theirs, "match": ours == theirs,
-                   "preimage_median_s": med, "preimage_runs_s": times, "relucent_s": rsec, **{f"relucent_{f}": v for f, v in flags.items()},
-                   "speedup": rsec / med if med > 0 else None}
+            row = {
+                "slice": s,
+                "triple": tri.tolist(),
+                "layer": k,
+                "preimage_regions": ours,
+                "preimage_regions_unsilenced": ours_raw,
+                "relucent_regions": theirs,
+                "match": ours == theirs,
+                "preimage_median_s": med,
+                "preimage_runs_s": times,
+                "relucent_s": rsec,
+                **{f"relucent_{f}": v for f, v in flags.items()},
+                "speedup": rsec / med if med > 0 else None,
+            }
             rows.append(row)
             print(f"{name} slice {s} layer {k}: preimage {ours} ({med:.3f} s), relucent {theirs} ({rsec:.1f} s)"
                   f" -> {'match' if ours == theirs else 'MISMATCH'}", flush=True)

@@ -26,7 +26,6 @@ import json
 import time
 from pathlib import Path
 
-
 import preimage
 from preimage.analysis import (
     class_mixing,

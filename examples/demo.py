@@ -164,9 +164,11 @@ def engine_example(out: Path) -> dict:
     X = box4.sample(200_000, seed=0)
     Y = _onnxruntime_batch(root / "onnx" / "ACASXU_run2a_2_3_batch_2000.onnx", X)
     hit = Y.argmin(axis=1) == 3
-    print(f"network 2_3, box of property 4, advisory 'strong left': {len(res.set)} pieces in {res.stats.seconds:.2f} s, "
-          f"exact volume fraction {volume / box_volume:.5f}; onnxruntime on 200,000 samples: {hit.mean():.5f}, "
-          f"of which {res.set.contains(X[hit]).mean():.1%} lie in the pieces")
+    print(
+        f"network 2_3, box of property 4, advisory 'strong left': {len(res.set)} pieces in {res.stats.seconds:.2f} s, "
+        f"exact volume fraction {volume / box_volume:.5f}; onnxruntime on 200,000 samples: {hit.mean():.5f}, "
+        f"of which {res.set.contains(X[hit]).mean():.1%} lie in the pieces"
+    )
     results["strong_left_pieces"] = len(res.set)
     results["strong_left_volume_fraction"] = volume / box_volume
     res.set.save(out / "acas_2_3_prop4_strong_left.npz")

@@ -333,7 +333,9 @@ def main(argv=None) -> int:
         "models": models,
     }
     text = json.dumps(meta, indent=1)
-    text = re.sub(r"\[\s*(\d[\d,\s]*?)\s*\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text)  # int lists on one line
+    text = re.sub(
+        r"\[\s*(\d[\d,\s]*?)\s*\]", lambda m: "[" + " ".join(m.group(1).split()) + "]", text
+    )  # int lists on one line
     (out / "digits_models.json").write_text(text + "\n")
     print(f"total {total:.2f} s; files written to {out}/")
 

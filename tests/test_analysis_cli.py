@@ -12,7 +12,6 @@ import pytest
 import preimage
 from preimage import InvalidInputError
 from preimage.analysis.cli import register, run_invert, run_mixing
-
 from test_analysis_mixing import MODELS, oracle_activations
 
 MLP = str(MODELS / "digits_mlp.onnx")

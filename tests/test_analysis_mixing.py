@@ -13,11 +13,10 @@ import pytest
 from scipy.optimize import nnls
 
 import preimage
+from oracles import numpy_forward
 from preimage import InvalidInputError
 from preimage.analysis import check_data, class_mixing, load_data, local_preimage, plot_mixing
 from preimage.analysis.mixing import PieceProgram, nearest_in_set, piece_dim
-
-from oracles import numpy_forward
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "examples" / "models"

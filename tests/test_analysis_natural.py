@@ -22,7 +22,6 @@ from preimage.analysis import (
     regulariser_value,
 )
 from preimage.analysis.natural import tv_operator
-
 from test_analysis_mixing import MODELS, kkt_residual, oracle_activations
 
 UNIT = preimage.Box(np.zeros(64), np.ones(64))

@@ -21,7 +21,6 @@ from preimage.analysis import (
     slice_regions,
     truncate,
 )
-
 from test_analysis_mixing import MODELS, ROOT, specs_of
 
 

@@ -28,6 +28,7 @@ def test_error_hierarchy():
 
 def test_import_is_light():
     """``import preimage`` must not pull in scipy, highspy, onnx or torch (they load lazily)."""
-    code = "import sys, preimage; print(','.join(m for m in ('scipy', 'highspy', 'onnx', 'torch', 'matplotlib') if m in sys.modules))"
+    code = ("import sys, preimage; "
+            "print(','.join(m for m in ('scipy', 'highspy', 'onnx', 'torch', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""

@@ -13,7 +13,6 @@ from onnx import TensorProto, helper, numpy_helper
 
 from preimage import InvalidInputError, Network, PreimageError
 from preimage.conv.cli import register, run_cones
-
 from test_conv_circulant import oracle_dense
 
 
@@ -91,7 +90,9 @@ def test_kernel_json_encodings(argv, radius, apex_null, invertible, capsys):
 
 
 def test_kernel_2d_and_origin(capsys):
-    rc, out = cones(["--kernel", "1,0.5;0.25,-0.5", "--size", "4,5", "--bias", "-0.2", "--origin", "1,0", "--json"], capsys)
+    rc, out = cones(
+        ["--kernel", "1,0.5;0.25,-0.5", "--size", "4,5", "--bias", "-0.2", "--origin", "1,0", "--json"], capsys
+    )
     info = last_json(out)
     assert info["shape"] == [4, 5] and info["origin"] == [1, 0]
     # diagonal tap kernel[1, 0] = 0.25: positive off-diagonal taps 1 + 0.5

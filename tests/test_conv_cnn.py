@@ -17,10 +17,9 @@ import torch
 import torch.nn as nn
 
 import preimage
+from oracles import numpy_forward
 from preimage import Box
 from preimage.conv import activity_preimages_by_layer, contraction_profile
-
-from oracles import numpy_forward
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "examples" / "models"

@@ -17,10 +17,9 @@ import pytest
 import torch
 
 import preimage
+from oracles import numpy_forward
 from preimage import Activity, Box, InvalidInputError, Network
 from preimage.conv import contraction_profile, local_preimage_piece
-
-from oracles import numpy_forward
 
 
 def random_specs(rng, widths, last_relu=False):
@@ -42,7 +41,10 @@ def layer_values(specs, X):
 def fd_rank(specs, x, k, h=1e-6):
     """n − rank of the central finite-difference Jacobian of h_k at x (numpy only)."""
     n = x.shape[0]
-    f = lambda z: numpy_forward(specs[:k], z[None, :])[0]
+
+    def f(z):
+        return numpy_forward(specs[:k], z[None, :])[0]
+
     J = np.stack([(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(n)], axis=1)
     s = np.linalg.svd(J, compute_uv=False)
     return n - int(np.sum(s > 1e-6 * max(1.0, s.max(initial=0.0))))

@@ -14,15 +14,14 @@ from hypothesis import strategies as st
 from preimage import InvalidInputError
 from preimage.conv import (
     MAX_LITERAL_SIZE,
-    element_map,
     circulant,
+    element_map,
     literal_nesting,
     nesting_radius,
     restricted_nesting_fraction,
     row_nesting_radii,
 )
 from preimage.network import conv_matrix
-
 from test_conv_circulant import oracle_dense
 
 

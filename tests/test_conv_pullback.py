@@ -15,10 +15,9 @@ import numpy as np
 import pytest
 from scipy.optimize import linprog
 
+from oracles import numpy_forward
 from preimage import Box, InvalidInputError, Network, Polyhedron
 from preimage.conv import paper_fig4_network, paper_fig4_pullback, pullback, random_pullback_example
-
-from oracles import numpy_forward
 
 
 def specs_of(net):
@@ -125,7 +124,7 @@ def test_fig4_pieces_map_into_the_triangle(fig4):
     # the paper's patches: corners (two zero outputs), edges (one), the inside (none)
     groups = man.by_target_dim()
     assert set(groups) == {0, 1, 2}
-    for i, mp in enumerate(man):
+    for mp in man:
         assert mp.target_dim == 2 - len(mp.zero_outputs)
         assert mp.dim == 2  # a piecewise-planar input manifold
     # corner pieces map onto the corner c·e_i of the triangle

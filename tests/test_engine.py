@@ -9,9 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import preimage
-from preimage import Activity, AffineSubspace, Box, InvalidInputError, Polyhedron
-
 from oracles import numpy_forward
+from preimage import Activity, AffineSubspace, Box, InvalidInputError, Polyhedron
 
 
 def random_net(rng, widths, scale=1.0):
@@ -89,7 +88,7 @@ def crossings_along_line(specs, p, q, k, i, yi, t_max=1.0):
         h, dh = x[None, :], q[None, :]
         nxt = t_max
         pieces = []
-        for m, (W, b, r) in enumerate(specs[:k]):
+        for W, b, r in specs[:k]:
             z = h @ W.T + b
             dz = dh @ W.T
             # where does a neuron of this layer change sign next? (strictly after t)

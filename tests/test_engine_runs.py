@@ -66,9 +66,8 @@ def test_time_limit_returns_what_was_found(small_problem, tmp_path, monkeypatch)
 
 def test_interrupt_keeps_pieces(small_problem, tmp_path, monkeypatch):
     """A Ctrl-C in the middle of the compiled walk returns the pieces found and a checkpoint."""
-    from preimage.engine.fast_regions import FastRegionSearch
-
     from preimage.engine import runner
+    from preimage.engine.fast_regions import FastRegionSearch
 
     net, box = small_problem
     monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)
@@ -121,7 +120,6 @@ def test_resume_rejects_other_files(tmp_path):
 # -- executors -----------------------------------------------------------------------------------------
 def test_process_pool_equals_serial(small_problem, monkeypatch):
     from preimage.engine import runner
-
     from preimage.engine.fast_regions import FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)  # farm out from the start
@@ -140,7 +138,6 @@ def test_dask_local_cluster_equals_serial(small_problem, monkeypatch):
     from distributed import Client, LocalCluster
 
     from preimage.engine import runner
-
     from preimage.engine.fast_regions import FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)
@@ -286,7 +283,6 @@ def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from preimage.engine import runner
-
     from preimage.engine.fast_regions import FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)

@@ -27,7 +27,6 @@ from preimage.engine.fast_regions import FastRegionSearch
 from preimage.specs import load_vnnlib
 
 
-
 def key(piece, disjunct=0, domain=0) -> tuple:
     P = piece.polyhedron
     return (domain, np.packbits(piece.pattern).tobytes(), piece.pattern.size, disjunct,

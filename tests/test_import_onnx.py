@@ -106,7 +106,9 @@ def test_matmul_add_sub_mul_div_flatten_reshape_identity_dropout(tmp_path):
         helper.make_node("Dropout", ["i1"], ["do"]),
         helper.make_node("Reshape", ["do", "shape"], ["rs"]),
         helper.make_node("Flatten", ["rs"], ["f2"]),
-        helper.make_node("Constant", [], ["W2"], value=numpy_helper.from_array(rng.normal(size=(8, 2)).astype(np.float32))),
+        helper.make_node(
+            "Constant", [], ["W2"], value=numpy_helper.from_array(rng.normal(size=(8, 2)).astype(np.float32))
+        ),
         helper.make_node("MatMul", ["f2", "W2"], ["out"]),
     ]
     inits = {"mean": rng.normal(size=(1, 2, 3)), "std": rng.uniform(0.5, 2, size=(1, 2, 3)),

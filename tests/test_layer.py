@@ -8,9 +8,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import preimage
-from preimage import AmbiguousGeometryError, Box, InvalidInputError, dual_basis, layer_preimage
-
 from oracles import relu
+from preimage import AmbiguousGeometryError, Box, InvalidInputError, dual_basis, layer_preimage
 
 
 def check_preimage(W, b, y, x_true, domain, rng, *, n_samples=200, n_probe=2000):

@@ -9,9 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import preimage
-from preimage import InvalidInputError, Network
-
 from oracles import numpy_forward
+from preimage import InvalidInputError, Network
 
 
 def random_specs(rng, widths, last_relu=False):
@@ -78,7 +77,9 @@ def test_weights_are_read_only_copies():
 
 @given(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3), st.data())
 def test_integer_networks_hypothesis(n_in, n_hidden, n_out, data):
-    ints = lambda k: np.array(data.draw(st.lists(st.integers(-3, 3), min_size=k, max_size=k)), float)
+    def ints(k):
+        return np.array(data.draw(st.lists(st.integers(-3, 3), min_size=k, max_size=k)), float)
+
     specs = [(ints(n_hidden * n_in).reshape(n_hidden, n_in), ints(n_hidden), True),
              (ints(n_out * n_hidden).reshape(n_out, n_hidden), ints(n_out), False)]
     X = ints(5 * n_in).reshape(5, n_in)

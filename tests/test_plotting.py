@@ -31,7 +31,7 @@ from preimage.plotting import (  # noqa: E402
 )
 from preimage.plotting._shapes import order_polygon, polygon_area, shape_of  # noqa: E402
 from preimage.plotting.geometry import dual_basis_items, hyperplane_items  # noqa: E402
-from preimage.plotting.scene import Arrow, Lines, Markers, Patch, plotly_figure, Scene  # noqa: E402
+from preimage.plotting.scene import Arrow, Lines, Markers, Patch, Scene, plotly_figure  # noqa: E402
 
 EPS = tolerances.ACTIVITY_ABSOLUTE
 

@@ -15,7 +15,6 @@ from preimage import ImportMismatchError
 from preimage.network import from_onnx
 
 
-
 def _model(folder, scale=1.0):
     """A MatMul + Relu model with batch dimension 'N', saved as ``folder/m.onnx``."""
     import onnx

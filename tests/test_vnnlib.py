@@ -19,7 +19,9 @@ def test_acasxu_properties(acasxu):
     assert p1.n_inputs == 5 and p1.n_outputs == 5 and len(p1.cases) == 1
     box = p1.cases[0].domain
     assert isinstance(box, Box)
-    assert np.allclose(box.lo, [0.6, -0.5, -0.5, 0.45, -0.5]) and np.allclose(box.hi, [0.679857769, 0.5, 0.5, 0.5, -0.45])
+    assert np.allclose(box.lo, [0.6, -0.5, -0.5, 0.45, -0.5]) and np.allclose(
+        box.hi, [0.679857769, 0.5, 0.5, 0.5, -0.45]
+    )
     out = p1.cases[0].outputs[0]
     # unsafe: Y_0 >= 3.991125645861615
     assert out.contains([4.0, 0, 0, 0, 0]) and not out.contains([3.9, 0, 0, 0, 0])

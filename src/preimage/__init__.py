@@ -19,14 +19,14 @@ True
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from ._lazy import lazy_attributes
 
-from . import tolerances
+from . import tolerances as tolerances  # a public submodule (the redundant alias re-exports it)
+from ._lazy import lazy_attributes
 from .errors import (
     AmbiguousGeometryError,
     ImportMismatchError,
-    MissingDependencyError,
     InvalidInputError,
+    MissingDependencyError,
     PreimageError,
     RunAborted,
     SolverError,
@@ -77,7 +77,35 @@ __all__ = [
     "MissingDependencyError",
     "WorkersLostError",
     "RunAborted",
-    *_LAZY,
+    # the lazy names (the keys of _LAZY, in order), written out so that type checkers read
+    # __all__ (mypy --strict rejects ``preimage.Network`` when __all__ is ``[..., *_LAZY]``);
+    # tests/test_typing.py checks that the two lists agree
+    "Polyhedron",
+    "Box",
+    "PolyhedralSet",
+    "Piece",
+    "AffineMap",
+    "load_geometry",
+    "Network",
+    "AffineLayer",
+    "load",
+    "from_torch",
+    "dual_basis",
+    "hyperplanes",
+    "DualBasis",
+    "layer_preimage",
+    "LayerPreimage",
+    "preimage",
+    "linear_regions",
+    "verify",
+    "resume",
+    "PreimageResult",
+    "Verdict",
+    "Activity",
+    "AffineSubspace",
+    "Slice",
+    "load_vnnlib",
+    "Spec",
 ]
 
 
@@ -90,7 +118,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.result import PreimageResult, Verdict
     from .engine.targets import Activity, AffineSubspace
     from .layer.dual_basis import DualBasis, dual_basis, hyperplanes
-    from .specs.vnnlib import Spec, load_vnnlib
     from .layer.preimage import LayerPreimage, layer_preimage
     from .network import from_torch, load
     from .network.network import AffineLayer, Network
@@ -98,3 +125,4 @@ if TYPE_CHECKING:  # pragma: no cover
     from .polyhedra.io import load_geometry
     from .polyhedra.polyhedral_set import AffineMap, Piece, PolyhedralSet
     from .polyhedra.polyhedron import Polyhedron
+    from .specs.vnnlib import Spec, load_vnnlib

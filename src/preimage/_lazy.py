@@ -3,8 +3,9 @@ command line's start-up fast: scipy, highspy, onnx, matplotlib load only when ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib import import_module
-from typing import Any, Callable
+from typing import Any
 
 
 def lazy_attributes(package: str, namespace: dict, table: dict[str, str]) -> tuple[Callable[[str], Any],

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,11 @@ def _parse_vector(text: str, name: str) -> np.ndarray:
     """A comma-separated list, or a path to a ``.npy``/``.txt`` file."""
     p = Path(text)
     if p.suffix in (".npy", ".txt", ".csv") and p.exists():
-        arr = _load_array(str(p), name) if p.suffix == ".npy" else np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None)
+        arr = (
+            _load_array(str(p), name)
+            if p.suffix == ".npy"
+            else np.loadtxt(p, delimiter="," if p.suffix == ".csv" else None)
+        )
         return np.asarray(arr, dtype=np.float64).reshape(-1)
     try:
         return np.array([float(v) for v in text.replace(" ", "").split(",") if v != ""], dtype=np.float64)

@@ -193,7 +193,9 @@ def check_data(net, X, y=None) -> tuple[np.ndarray, np.ndarray | None]:
 def check_index(index, n: int, what: str = "index") -> int:
     """``index`` as an int in ``[0, n)``, else :class:`~preimage.InvalidInputError`."""
     if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= int(index) < n:
-        raise InvalidInputError(f"{what} must be an integer between 0 and {n - 1} (the data have {n} examples), got {index!r}")
+        raise InvalidInputError(
+            f"{what} must be an integer between 0 and {n - 1} (the data have {n} examples), got {index!r}"
+        )
     return int(index)
 
 

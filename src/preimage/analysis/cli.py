@@ -49,7 +49,9 @@ def register(subparsers) -> None:
     p.add_argument("--no-distances", action="store_true", help="skip the distances (QPs) to other classes")
     p.add_argument("--max-pairs", type=_nonnegative_int("--max-pairs"), default=1000,
                    help="list at most this many pairs per layer")
-    p.add_argument("--plot", type=_writable_file("--plot"), help="save the histograms to this picture (.png, .pdf, ...)")
+    p.add_argument(
+        "--plot", type=_writable_file("--plot"), help="save the histograms to this picture (.png, .pdf, ...)"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_mixing)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,7 @@ from .. import tolerances
 from .._validation import as_vector
 from ..errors import AmbiguousGeometryError, InvalidInputError, SolverError
 from ..network import Network
-from ..polyhedra import AffineMap, Box, Piece, Polyhedron
-from ..polyhedra import solver
+from ..polyhedra import AffineMap, Box, Piece, Polyhedron, solver
 from . import check_data, unit_box
 
 __all__ = ["local_preimage", "class_mixing", "LayerMixing", "MixingReport", "plot_mixing", "PieceProgram",
@@ -207,7 +207,9 @@ def _near_pairs(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     for s in range(0, n, block):
         Hb = H[s:s + block]
         diff = np.abs(Hb[:, None, :] - H[None, :, :])
-        tol = tolerances.ACTIVITY_ABSOLUTE + tolerances.ACTIVITY_RELATIVE * np.maximum(absH[s:s + block, None, :], absH[None, :, :])
+        tol = tolerances.ACTIVITY_ABSOLUTE + tolerances.ACTIVITY_RELATIVE * np.maximum(
+            absH[s : s + block, None, :], absH[None, :, :]
+        )
         close = np.all(diff <= tol, axis=2)
         ii, jj = np.nonzero(close)
         ii = ii + s
@@ -303,7 +305,9 @@ class PieceProgram:
             return self.x0.copy()
         DN, Dx0 = D @ self.N, D @ self.x0
         eye = np.eye(m)
-        A = np.vstack([np.hstack([DN, -eye]), np.hstack([-DN, -eye]), np.hstack([self.AN, np.zeros((self.AN.shape[0], m))])])
+        A = np.vstack(
+            [np.hstack([DN, -eye]), np.hstack([-DN, -eye]), np.hstack([self.AN, np.zeros((self.AN.shape[0], m))])]
+        )
         b = np.concatenate([-Dx0, Dx0, self.bN])
         cost = np.concatenate([np.zeros(k), np.ones(m)])
         lower = np.concatenate([np.full(k, -np.inf), np.zeros(m)])

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -251,11 +252,11 @@ def region_counts(
             named[base if base not in named else f"{base}#{i}"] = m
     if not named:
         raise InvalidInputError("models is empty: give at least one network")
-    for name, net in named.items():
+    for net in named.values():
         _check_network(net)
     first = next(iter(named.values()))
     Xc, _ = check_data(first, X)
-    for name, net in named.items():
+    for net in named.values():
         check_data(net, Xc)
     if isinstance(n_slices, bool) or not isinstance(n_slices, (int, np.integer)) or n_slices < 1:
         raise InvalidInputError(f"n_slices must be a positive integer, got {n_slices!r}")

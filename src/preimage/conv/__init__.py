@@ -29,10 +29,10 @@ Examples
 
 from __future__ import annotations
 
-
 import sys
 import types
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
 from .._lazy import lazy_attributes
 
 # public names and the submodule defining each: submodules load on first use, so that the
@@ -131,6 +131,52 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)
+
+
+# the names for type checkers (mypy reads them; at run time they load lazily, above)
+if TYPE_CHECKING:  # pragma: no cover
+    from .cells import (
+        MAX_CELL_MAP_DIM,
+        Cell,
+        CellMap,
+        CoordinateFace,
+        cell_map,
+        paper_fig3_identity,
+        paper_fig3_wide_cone,
+    )
+    from .circulant import (
+        MAX_DENSE_SIZE,
+        CirculantLayer,
+        ConvCirculantComparison,
+        InvertibilityCheck,
+        SymmetryCheck,
+        circulant,
+        conv_vs_circulant,
+    )
+    from .cnn import ActivityPreimagesByLayer, LayerActivityPreimage, activity_preimages_by_layer
+    from .cone import ConeGeometry, cone_geometry
+    from .contraction import ContractionProfile, contraction_profile, local_preimage_piece
+    from .kernels import StepEdge, constant_null_vector, effective_bias, effective_kernel, step_edge_null_vector
+    from .nesting import (
+        MAX_LITERAL_SIZE,
+        LiteralNesting,
+        NestingRadius,
+        SubsetNesting,
+        element_map,
+        literal_nesting,
+        nesting_radius,
+        restricted_nesting_fraction,
+        row_nesting_radii,
+    )
+    from .pullback import (
+        Gluing,
+        ManifoldPiece,
+        PiecewiseAffineManifold,
+        paper_fig4_network,
+        paper_fig4_pullback,
+        pullback,
+        random_pullback_example,
+    )
 
 
 #: public functions named like the submodule that defines them

@@ -29,8 +29,9 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
@@ -455,7 +456,8 @@ class CirculantLayer:
         if tolerances.RANK_RELATIVE <= r < tolerances.AMBIGUOUS_RANK_RELATIVE:
             raise AmbiguousGeometryError(
                 f"the kernel sum a = {self.kernel_sum:.3g} is too close to zero to call "
-                f"(|a|/max|λ| = {r:.3g} in [{tolerances.RANK_RELATIVE:.0e}, {tolerances.AMBIGUOUS_RANK_RELATIVE:.0e})): "
+                f"(|a|/max|λ| = {r:.3g} in [{tolerances.RANK_RELATIVE:.0e}, "
+                f"{tolerances.AMBIGUOUS_RANK_RELATIVE:.0e})): "
                 f"whether the cone has an apex is undecided"
             )
         return r < tolerances.RANK_RELATIVE

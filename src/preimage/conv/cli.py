@@ -5,7 +5,7 @@ A thin layer over :func:`preimage.conv.cone_geometry`; no geometry lives here.
 Usage::
 
     preimage cones --kernel 1,-0.5,0.2 --size 16 --bias -0.1 --json
-    preimage cones --kernel -1,0.5 --size 8                   # a kernel may start with '-' 
+    preimage cones --kernel -1,0.5 --size 8                   # a kernel may start with '-'
     preimage cones --kernel "1,0.5;0.25,0" --size 8,8          # a 2-D kernel, rows split by ';'
     preimage cones MODEL.onnx [--max-slices 64] [--json]
 
@@ -47,7 +47,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--kernel", help="kernel: comma-separated numbers; 2-D rows separated by ';' (e.g. -1,0.5)")
     p.add_argument("--size", help="signal length d, or h,w for a 2-D kernel")
     p.add_argument("--bias", type=float, default=0.0, help="the uniform bias b (default 0)")
-    p.add_argument("--origin", default="0", help="kernel index on the diagonal (default 0; e.g. 1 for a centred 3-tap kernel)")
+    p.add_argument(
+        "--origin", default="0", help="kernel index on the diagonal (default 0; e.g. 1 for a centred 3-tap kernel)"
+    )
     p.add_argument("--max-slices", type=_positive_int("--max-slices"), default=64,
                    help="analyse at most this many (out, in) kernel slices per model layer (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed of the symmetry check's random points")
@@ -233,7 +235,8 @@ def _print_model(report: dict[str, Any]) -> None:
 
     con = Console(highlight=False, soft_wrap=True)
     for entry in report["layers"]:
-        title = f"layer {entry['layer']} {entry['name']}: kernel {tuple(entry['kernel_shape'])} on {tuple(entry['in_shape'])}"
+        title = (f"layer {entry['layer']} {entry['name']}: kernel {tuple(entry['kernel_shape'])} "
+                 f"on {tuple(entry['in_shape'])}")
         if "skipped" in entry:
             con.print(f"{title}: skipped — {entry['skipped']}")
             continue

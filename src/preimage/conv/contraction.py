@@ -53,10 +53,10 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
+from .._rank import decide_rank, null_space
 from .._validation import readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from ..polyhedra import Box, Polyhedron
-from .._rank import decide_rank, null_space
 
 __all__ = ["ContractionProfile", "contraction_profile", "local_preimage_piece"]
 

@@ -17,8 +17,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -87,7 +87,9 @@ def effective_bias(kernels: Sequence, biases: Sequence[float]) -> float:
     ks = list(kernels)
     bs = [float(v) for v in biases]
     if len(ks) != len(bs) or not ks:
-        raise InvalidInputError(f"kernels and biases must be non-empty and of equal length, got {len(ks)} and {len(bs)}")
+        raise InvalidInputError(
+            f"kernels and biases must be non-empty and of equal length, got {len(ks)} and {len(bs)}"
+        )
     total = 0.0
     for i, (k, b) in enumerate(zip(ks, bs)):
         if not math.isfinite(b):

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
+from .._rank import decide_rank
 from .._validation import as_matrix, as_vector, readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from ..polyhedra import Box, Piece, Polyhedron
-from .._rank import decide_rank
 
 __all__ = [
     "ManifoldPiece",

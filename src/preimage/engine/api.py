@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -405,7 +405,9 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
     time_limit, _, workers = _budgets(time_limit, None, workers, scheduler)
     _writable(checkpoint, "checkpoint")
     if not isinstance(spec, (Spec, str, os.PathLike)):
-        raise InvalidInputError(f"spec must be a preimage.Spec or the path of a .vnnlib file, got {type(spec).__name__}")
+        raise InvalidInputError(
+            f"spec must be a preimage.Spec or the path of a .vnnlib file, got {type(spec).__name__}"
+        )
     if not isinstance(spec, Spec):
         spec = load_vnnlib(spec)
     with _blas_single_thread():
@@ -423,7 +425,8 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, che
         )
     if spec.n_outputs != net.output_dim:
         raise InvalidInputError(
-            f"the spec has {spec.n_outputs} outputs (Y_0..Y_{spec.n_outputs - 1}), the network produces {net.output_dim}"
+            f"the spec has {spec.n_outputs} outputs (Y_0..Y_{spec.n_outputs - 1}), "
+            f"the network produces {net.output_dim}"
         )
     t0 = time.perf_counter()
     total = Stats()

@@ -11,8 +11,8 @@ smaller area). Linear functions are minimised exactly over the region: at its ve
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 import numpy as np
 
 from .. import tolerances
@@ -39,7 +38,9 @@ class Slice:
         D = as_matrix("directions", directions, rows=o.shape[0])
         k = D.shape[1]
         if k < 1 or np.linalg.matrix_rank(D) < k:
-            raise InvalidInputError(f"directions must be {k} linearly independent columns, got rank {np.linalg.matrix_rank(D)}")
+            raise InvalidInputError(
+                f"directions must be {k} linearly independent columns, got rank {np.linalg.matrix_rank(D)}"
+            )
         lo_a = np.zeros(k) if lo is None else as_vector("lo", lo, length=k)
         hi_a = np.ones(k) if hi is None else as_vector("hi", hi, length=k)
         if np.any(lo_a >= hi_a):
@@ -50,7 +51,7 @@ class Slice:
         object.__setattr__(self, "hi", readonly(hi_a))
 
     @classmethod
-    def through(cls, points, margin: float = 0.25) -> "Slice":
+    def through(cls, points, margin: float = 0.25) -> Slice:
         """The 2-D (3 points) or 3-D (4 points) slice through ``points``: ``t`` are the
         barycentric-like coordinates ``x = p0 + Σ t_i (p_i - p0)``, over ``[-margin, 1 + margin]``.
         """
@@ -123,11 +124,15 @@ def chart(domain, n: int) -> DomainChart:
     """The chart of a bounded domain in ``R^n`` (a Box, Polyhedron or Slice)."""
     if isinstance(domain, Slice):
         if domain.origin.shape[0] != n:
-            raise InvalidInputError(f"the slice lives in dimension {domain.origin.shape[0]}, the network takes {n} inputs")
+            raise InvalidInputError(
+                f"the slice lives in dimension {domain.origin.shape[0]}, the network takes {n} inputs"
+            )
         return DomainChart(domain.origin, domain.directions, Box(domain.lo, domain.hi), None, None, domain)
     if isinstance(domain, Box):
         if domain.ambient_dim != n:
-            raise InvalidInputError(f"domain is a box in dimension {domain.ambient_dim}, but the network takes {n} inputs")
+            raise InvalidInputError(
+                f"domain is a box in dimension {domain.ambient_dim}, but the network takes {n} inputs"
+            )
         free = np.flatnonzero(domain.widths > 0)
         B = np.eye(n)[:, free]
         x0 = domain.lo.copy()
@@ -136,7 +141,9 @@ def chart(domain, n: int) -> DomainChart:
                            domain.as_polyhedron())
     if isinstance(domain, Polyhedron):
         if domain.ambient_dim != n:
-            raise InvalidInputError(f"domain is a polyhedron in dimension {domain.ambient_dim}, but the network takes {n} inputs")
+            raise InvalidInputError(
+                f"domain is a polyhedron in dimension {domain.ambient_dim}, but the network takes {n} inputs"
+            )
         if domain.is_empty():
             raise InvalidInputError("the domain is empty")
         if not domain.is_bounded():

@@ -80,7 +80,7 @@ def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, 
         if np.any(viol <= 0):
             return X[int(np.argmin(viol))]
         G_out = np.zeros_like(Y)
-        for k, (A, b, C, d) in enumerate(polys):
+        for k, (A, _b, C, _d) in enumerate(polys):
             rows = np.vstack([A, C, -C]) if C.shape[0] else A
             sel = which == k
             if rows.shape[0] and np.any(sel):

@@ -13,17 +13,16 @@ It produces exactly the pieces of the Python walk, in the same order.
 from __future__ import annotations
 
 import time
-
-import numpy as np
 import warnings
 
+import numpy as np
 from numba import njit, objmode
 from numba.core.errors import NumbaWarning
 from numba.typed import List
 
 from .. import tolerances
-from .search import Node, RawPiece, Search, _Rows
 from .exact import ExactRows, exact_classes
+from .search import Node, RawPiece, Search, _Rows
 from .vpoly import CUT_SPLIT, _classify, _cut, _cut_cls
 
 __all__ = ["FastRegionSearch"]

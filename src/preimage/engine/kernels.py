@@ -26,7 +26,7 @@ import os
 import sys
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from numba import types
 
@@ -150,9 +150,10 @@ def ensure_compiled(progress_note: Callable[[str], None] | None = _stderr_note) 
     """Make sure every engine kernel is compiled and in numba's disk cache (once per process).
 
     With a warm cache this compiles and loads nothing (kernels load from disk at their first
-    call, in milliseconds; see :func:`_install_fast_loader`). With a cold one, ``progress_note`` (default: one line on stderr;
-    ``None``: silent) is told once that the kernels are being compiled and cached, and how
-    long that takes, and every kernel is compiled for the signatures the engine uses.
+    call, in milliseconds; see :func:`_install_fast_loader`). With a cold one,
+    ``progress_note`` (default: one line on stderr; ``None``: silent) is told once that the
+    kernels are being compiled and cached, and how long that takes, and every kernel is
+    compiled for the signatures the engine uses.
     Returns the seconds spent compiling (0.0 when nothing was compiled).
     """
     global _done

@@ -78,7 +78,9 @@ def _stacked(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b:
     base_pos = (starts[:-1, None] + np.arange(m0)[None, :]).reshape(-1)
     big_A[base_pos] = np.tile(base_A, (P, 1))
     big_b[base_pos] = np.tile(base_b, P)
-    own_pos = np.repeat(starts[:-1] + m0, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    own_pos = np.repeat(starts[:-1] + m0, counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
     big_A[own_pos] = rows_A
     big_b[own_pos] = rows_b
     return big_A, big_b, starts

@@ -25,10 +25,11 @@ import signal
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -122,7 +123,7 @@ class StopRequest:
         self.signal = name
         log.info("%s received: stopping at the next node (a second one aborts)", name)
 
-    def __enter__(self) -> "StopRequest":
+    def __enter__(self) -> StopRequest:
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 if signal.getsignal(sig) is signal.SIG_IGN:
@@ -395,8 +396,9 @@ class _Run:
             collector = _Collector(self.state.checker, pb, left, forward=lambda p: self._accept([p]))
             search = None
 
+            # ``search`` is bound late on purpose: the search made below, reported while it runs
             def should_stop() -> bool:
-                self._report(search.stats if search is not None else None)
+                self._report(search.stats if search is not None else None)  # noqa: B023
                 return (self.stop_request.signal is not None
                         or (self.deadline is not None and time.time() > self._search_deadline())
                         or (serial_end is not None and time.time() > serial_end))
@@ -605,9 +607,14 @@ def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
         sizes = np.where(cols > 0, rows * cols, rows)
         off = np.concatenate([[0], np.cumsum(sizes)])
         flat = packed[name]
-        fields[name] = [flat[off[i]:off[i + 1]].reshape(rows[i], cols[i]) if cols[i] > 0 else
-                        (flat[off[i]:off[i + 1]] if name in ("c", "e", "h") else flat[off[i]:off[i + 1]].reshape(rows[i], 0))
-                        for i in range(n)]
+        fields[name] = [
+            flat[off[i] : off[i + 1]].reshape(rows[i], cols[i])
+            if cols[i] > 0
+            else (
+                flat[off[i] : off[i + 1]] if name in ("c", "e", "h") else flat[off[i] : off[i + 1]].reshape(rows[i], 0)
+            )
+            for i in range(n)
+        ]
     return [RawPiece(packed["pattern"][pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
                      int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
             for i in range(n)]
@@ -643,8 +650,10 @@ def load_checkpoint(path) -> RunState:
     if not isinstance(data, dict) or data.get("format") != "preimage.checkpoint":
         raise InvalidInputError(f"{str(p)!r} is not a preimage checkpoint")
     if data.get("version") != CHECKPOINT_VERSION:
-        raise InvalidInputError(f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
-                                " (written by another version of preimage)")
+        raise InvalidInputError(
+            f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
+            " (written by another version of preimage)"
+        )
     state = data["state"]
     state.pieces = _unpack_pieces(data["pieces"])
     return state

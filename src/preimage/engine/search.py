@@ -22,16 +22,16 @@ are found. The vertex representation lives in :mod:`preimage.engine.vpoly`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from .. import tolerances
 from .bounds_nb import backward_rows, forward_bounds, pack_layers
 from .domain import DomainChart
-from .targets import LayerTarget
 from .exact import ExactRows, classes, exact_classes
+from .targets import LayerTarget
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, affine_rank, classify, cut, cut_cls
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
@@ -54,12 +54,14 @@ class Stats:
     pruned: int = 0
     seconds: float = 0.0
 
-    def add(self, other: "Stats") -> None:
+    def add(self, other: Stats) -> None:
         for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned"):
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
     def as_dict(self) -> dict:
-        return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
+        return {
+            f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")
+        }
 
     def snapshot(self) -> "RunStats":
         """An immutable copy (what results and progress reports carry)."""
@@ -128,7 +130,7 @@ class _Rows:
 
     __slots__ = ("parent", "a", "c", "n")
 
-    def __init__(self, parent: "_Rows | None", a: np.ndarray, c: float) -> None:
+    def __init__(self, parent: _Rows | None, a: np.ndarray, c: float) -> None:
         self.parent, self.a, self.c = parent, a, c
         self.n = 1 + (parent.n if parent is not None else 0)
 
@@ -139,14 +141,14 @@ class _Rows:
         return _Rows.chain, (A, c)
 
     @staticmethod
-    def chain(A: np.ndarray, c: np.ndarray) -> "_Rows | None":
+    def chain(A: np.ndarray, c: np.ndarray) -> _Rows | None:
         node = None
         for a, cc in zip(A, c):
             node = _Rows(node, np.array(a), float(cc))
         return node
 
     @staticmethod
-    def collect(node: "_Rows | None", d: int) -> tuple[np.ndarray, np.ndarray]:
+    def collect(node: _Rows | None, d: int) -> tuple[np.ndarray, np.ndarray]:
         A, c = [], []
         while node is not None:
             A.append(node.a)
@@ -212,7 +214,7 @@ class Search:
         self._rows_cache = None
         self._dom_rows = None
 
-    def _exact_rows(self, rows: "_Rows | None", extra_a=(), extra_c=(), eq_a=(), eq_c=()) -> ExactRows:
+    def _exact_rows(self, rows: _Rows | None, extra_a=(), extra_c=(), eq_a=(), eq_c=()) -> ExactRows:
         """The rows that can be tight at a region's vertices, for :mod:`preimage.engine.exact`:
         the domain's facets, the cutting rows ``rows`` then ``extra_*`` (bit order), equalities."""
         d = self.problem.chart.dim
@@ -460,7 +462,8 @@ class Search:
         for i in order:
             a_i, c_i = node.Z[i], float(node.z0[i] - y[i])
             # an equality z_i = y_i (y_i > 0) is float data: within the band it holds (see classes)
-            cls, s, _ = classes(X, T, a_i, c_i, band, lambda: self._exact_rows(rows, eq_a=eq_a, eq_c=eq_c),
+            # B023: the lambda runs inside classes(), in this iteration
+            cls, s, _ = classes(X, T, a_i, c_i, band, lambda: self._exact_rows(rows, eq_a=eq_a, eq_c=eq_c),  # noqa: B023
                                 exact=not pos[i])
             has_neg, has_pos = bool(np.any(cls < 0)), bool(np.any(cls > 0))
             if pos[i]:
@@ -524,7 +527,8 @@ class Search:
             for row, rhs in zip(A, b):
                 a_u, c_u = row @ H, float(row @ h - rhs)
                 cls, s, _ = classes(X, T, a_u, c_u, band,
-                                    lambda: self._exact_rows(node.rows, extra_a, extra_c))
+                                    # B023: the lambda runs inside classes(), in this iteration
+                                    lambda: self._exact_rows(node.rows, extra_a, extra_c))  # noqa: B023
                 if not np.any(cls > 0):
                     continue
                 if not np.any(cls <= 0):
@@ -544,7 +548,8 @@ class Search:
                 for row, rhs in zip(C, d):
                     a_u, c_u = row @ H, float(row @ h - rhs)
                     cls, s, _ = classes(X, T, a_u, c_u, band,
-                                        lambda: self._exact_rows(node.rows, extra_a, extra_c, eq_a, eq_c),
+                                        # B023: the lambda runs inside classes(), in this iteration
+                                        lambda: self._exact_rows(node.rows, extra_a, extra_c, eq_a, eq_c),  # noqa: B023
                                         exact=False)  # the target's equality holds within the band
                     if not np.any(cls <= 0) or not np.any(cls >= 0):
                         ok = False

@@ -5,8 +5,9 @@ Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` (each chunk a val
 last chunk's worth of time. When the run ends — complete or stopped — the chunks are
 joined into ``OUT`` (pieces in the order they were found) and removed. A resumed run
 starts with the pieces found before as its first chunk (the earlier result file, or the
-checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the joined file are built from the raw pieces' arrays, without
-a Python object per piece, and stored uncompressed (writing is then as fast as the disk).
+checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the
+joined file are built from the raw pieces' arrays, without a Python object per piece, and
+stored uncompressed (writing is then as fast as the disk).
 """
 
 from __future__ import annotations
@@ -60,7 +61,9 @@ class PieceStream:
             with np.load(path, allow_pickle=False) as z:
                 found = int(z["A_offsets"].shape[0] - 1)
         except (OSError, KeyError, ValueError) as exc:
-            raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}") from None
+            raise InvalidInputError(
+                f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}"
+            ) from None
         if found != count:
             raise InvalidInputError(f"the checkpoint's pieces are in {str(path)!r}, which holds {found} pieces, "
                                     f"not the {count} it had when the run stopped (was it changed?)")
@@ -94,7 +97,7 @@ class PieceStream:
         self.last = time.monotonic()
         self.write_seconds += time.perf_counter() - t0
 
-    def finish(self) -> "Joined":
+    def finish(self) -> Joined:
         """Join the chunks into ``out`` (atomically; one chunk's arrays in memory at a time),
         remove them, and return the pieces' canonical order and their disjuncts and domains."""
         self.flush()

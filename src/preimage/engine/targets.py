@@ -88,7 +88,8 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
             neg = np.flatnonzero(y < 0)
             if neg.size:
                 raise InvalidInputError(
-                    f"an activity after the ReLU of layer {k} must be non-negative, but y[{neg[0]}] = {float(y[neg[0]])}"
+                    f"an activity after the ReLU of layer {k} must be non-negative, "
+                    f"but y[{neg[0]}] = {float(y[neg[0]])}"
                 )
             return LayerTarget(k, width, y, ())
         eye = np.eye(width)

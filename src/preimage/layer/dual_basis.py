@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import tolerances
-from .._validation import as_matrix, as_vector, readonly
 from .._rank import _decide
+from .._validation import as_matrix, as_vector, readonly
 from ..errors import InvalidInputError
 
 __all__ = ["Hyperplanes", "DualBasis", "hyperplanes", "dual_basis", "check_activity", "rank_decision"]
@@ -197,7 +197,9 @@ def check_activity(y, m: int, name: str = "y") -> np.ndarray:
     """An activity after a ReLU: finite, non-negative, of length ``m``."""
     y = as_vector(name, y)
     if y.shape[0] != m:
-        raise InvalidInputError(f"{name} must be an activity of length {m} (one entry per node), got length {y.shape[0]}")
+        raise InvalidInputError(
+            f"{name} must be an activity of length {m} (one entry per node), got length {y.shape[0]}"
+        )
     neg = np.flatnonzero(y < 0)
     if neg.size:
         raise InvalidInputError(

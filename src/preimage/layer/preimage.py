@@ -56,10 +56,18 @@ class LayerPreimage:
         """``x* − Σ α_i e_i + N β`` (``α >= 0``): a point of ``Π* ∩ X⁻`` in generator form."""
         if self.apex is None or self.directions is None or self.lineality is None:
             raise InvalidInputError(f"no generator form: {self.note}")
-        a = np.zeros(self.directions.shape[1]) if alpha is None else as_vector("alpha", alpha, length=self.directions.shape[1])
+        a = (
+            np.zeros(self.directions.shape[1])
+            if alpha is None
+            else as_vector("alpha", alpha, length=self.directions.shape[1])
+        )
         if np.any(a < 0):
             raise InvalidInputError("alpha must be non-negative: the cone is spanned by positive combinations")
-        bt = np.zeros(self.lineality.shape[1]) if beta is None else as_vector("beta", beta, length=self.lineality.shape[1])
+        bt = (
+            np.zeros(self.lineality.shape[1])
+            if beta is None
+            else as_vector("beta", beta, length=self.lineality.shape[1])
+        )
         return self.apex + self.directions @ a + self.lineality @ bt
 
     # geometry questions go to the polyhedron

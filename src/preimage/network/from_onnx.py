@@ -200,7 +200,9 @@ def _convert(node, label: str, values: dict, builder: ChainBuilder) -> list:
             return [_add_data(x, y, op == "Sub", label, builder)]
         if isinstance(x, _Data):
             shift = _per_sample_const(y, x, label)
-            return [_Data(builder.scale_shift(x.expr, 1.0, -shift if op == "Sub" else shift, label), x.rank, x.batch_axis)]
+            return [
+                _Data(builder.scale_shift(x.expr, 1.0, -shift if op == "Sub" else shift, label), x.rank, x.batch_axis)
+            ]
         shift = _per_sample_const(x, y, label)
         sign = -1.0 if op == "Sub" else 1.0
         return [_Data(builder.scale_shift(y.expr, sign, shift, label), y.rank, y.batch_axis)]

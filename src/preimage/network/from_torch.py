@@ -8,7 +8,8 @@ The result is checked against the module's own forward pass on random inputs.
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

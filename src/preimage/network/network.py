@@ -8,8 +8,9 @@ CSR, for convolutions), and read-only.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -164,7 +165,7 @@ class Network:
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
-    def from_arrays(cls, specs, input_shape: Sequence[int] | None = None, name: str = "") -> "Network":
+    def from_arrays(cls, specs, input_shape: Sequence[int] | None = None, name: str = "") -> Network:
         """Build from ``[(W, b, relu), ...]`` (``relu`` may be omitted: it defaults to ``True``
         for every layer but the last).
         """
@@ -182,7 +183,7 @@ class Network:
             layers.append(AffineLayer(W, b, relu, name=f"layer {i + 1}"))
         return cls(layers, input_shape, name)
 
-    def fused(self) -> "Network":
+    def fused(self) -> Network:
         """An equal network in which consecutive layers without ReLU between them are merged."""
         out: list[AffineLayer] = []
         for layer in self.layers:
@@ -277,7 +278,9 @@ class Network:
     def activation_pattern(self, X, *, layers: Sequence[int] | None = None) -> np.ndarray:
         """Boolean pattern ``z > 0`` of every ReLU (layer after layer), one row per input."""
         H, single = self._inputs(X)
-        chosen = set(range(1, self.depth + 1) if layers is None else [self._check_layer(k, allow_input=False) for k in layers])
+        chosen = set(
+            range(1, self.depth + 1) if layers is None else [self._check_layer(k, allow_input=False) for k in layers]
+        )
         parts = []
         for k, lay in enumerate(self.layers, start=1):
             Z = lay.pre_activation(H)
@@ -316,7 +319,7 @@ class Network:
         np.savez_compressed(path, **arrays)
 
     @classmethod
-    def load_npz(cls, path) -> "Network":
+    def load_npz(cls, path) -> Network:
         import zipfile
 
         try:

@@ -26,11 +26,14 @@ Examples
 >>> net = preimage.Network.from_arrays([(np.array([[1.0, -1.0], [1.0, 1.0]]), [0.0, -0.5], True)])
 >>> box = preimage.Box([-1, -1], [1, 1])
 >>> ax = Figure().add_subplot()
->>> len(plot_regions(net, box, ax)), len(plot_preimage(preimage.preimage(net, preimage.Activity([0.0, 0.0]), domain=box), ax))
+>>> result = preimage.preimage(net, preimage.Activity([0.0, 0.0]), domain=box)
+>>> len(plot_regions(net, box, ax)), len(plot_preimage(result, ax))
 (4, 1)
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
 
@@ -70,3 +73,12 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_attributes(__name__, globals(), _LAZY)
+
+
+# the names for type checkers (mypy reads them; at run time they load lazily, above)
+if TYPE_CHECKING:  # pragma: no cover
+    from .contraction import BoundarySegment, ContractionFlow, contraction_flow, plot_contraction, plot_contraction_flow
+    from .explore import explore, explorer_data, piece_adjacency
+    from .geometry import plot_cone, plot_dual_basis, plot_hyperplanes
+    from .preimages import plot_preimage
+    from .regions import plot_regions

@@ -17,8 +17,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,9 @@ def plot_contraction(profile, ax=None, *, band: bool = True, colors: Sequence[An
     from ..conv.contraction import ContractionProfile
 
     if not isinstance(profile, ContractionProfile):
-        raise InvalidInputError(f"profile must be a ContractionProfile (see contraction_profile), got {type(profile).__name__}")
+        raise InvalidInputError(
+            f"profile must be a ContractionProfile (see contraction_profile), got {type(profile).__name__}"
+        )
     ax = axes_for(ax, 2)
     layers = np.arange(profile.depth + 1)
     nz = profile.nonzero.astype(np.float64)
@@ -75,7 +78,7 @@ def plot_contraction(profile, ax=None, *, band: bool = True, colors: Sequence[An
         warnings.simplefilter("ignore", RuntimeWarning)  # all-undecided layers: nan means, drawn as gaps
         series = [(nz, "coordinate-subspace dim. (non-zero activities)"), (ld, "local preimage dim.")]
         means = [np.nanmean(s, axis=0) if s.size else np.full(layers.size, np.nan) for s, _ in series]
-        for (s, lab), m, col in zip(series, means, colors):
+        for (_, lab), m, col in zip(series, means, colors):
             arts.extend(ax.plot(layers, m, marker="o", color=col, label=lab))
         if band and profile.n_samples:
             for (s, _), col in zip(series, colors):

@@ -33,7 +33,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("result", help="a saved result: .npz or .json (e.g. the --out of `preimage regions/activity`)")
     p.add_argument("--out", help="the page to write (default: RESULT with the suffix .html)")
     p.add_argument("--title", help="the page's title (default: from the file name)")
-    p.add_argument("--variable", default="x", help="the input variable's name in the affine maps (default x; t suits slices)")
+    p.add_argument(
+        "--variable", default="x", help="the input variable's name in the affine maps (default x; t suits slices)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     p.set_defaults(func=run_explore)
     return p

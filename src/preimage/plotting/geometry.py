@@ -15,7 +15,8 @@ that the paper figures also render with plotly.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -9,7 +9,8 @@ sets in more than 3 dimensions are drawn on a 2-D or 3-D :class:`~preimage.Slice
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import InvalidInputError
 from . import _style
@@ -36,7 +37,7 @@ def pieces_of(obj: Any) -> list:
     inner = getattr(obj, "set", None)
     if isinstance(inner, PolyhedralSet):  # PreimageResult
         return [p.polyhedron for p in inner]
-    if hasattr(obj, "polyhedron") and isinstance(getattr(obj, "polyhedron"), Polyhedron):  # LayerPreimage
+    if hasattr(obj, "polyhedron") and isinstance(obj.polyhedron, Polyhedron):  # LayerPreimage
         return [obj.polyhedron]
     if hasattr(obj, "pieces") and not isinstance(obj, (list, tuple)):  # PiecewiseAffineManifold
         return [p.polyhedron for p in obj.pieces]
@@ -63,7 +64,8 @@ def preimage_shapes(result: Any, *, view=None, slice=None) -> list[Shape]:
             P = in_slice(P, slice)
         if P.ambient_dim not in (2, 3):
             raise InvalidInputError(
-                f"the pieces live in R^{P.ambient_dim}: pass slice=preimage.Slice(...) to draw them on a 2-D or 3-D slice"
+                f"the pieces live in R^{P.ambient_dim}: "
+                "pass slice=preimage.Slice(...) to draw them on a 2-D or 3-D slice"
             )
         out.append(shape_of(P, view))
     return out

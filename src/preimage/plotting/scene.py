@@ -10,8 +10,9 @@ shape ``(k, 2)`` or ``(k, 3)``. matplotlib and plotly are imported inside the re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

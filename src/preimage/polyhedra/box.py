@@ -48,7 +48,7 @@ class Box:
         object.__setattr__(self, "hi", readonly(hi_arr))
 
     @classmethod
-    def cube(cls, n: int, radius: float = 1.0, center=None) -> "Box":
+    def cube(cls, n: int, radius: float = 1.0, center=None) -> Box:
         """The cube ``center ± radius`` in ``n`` dimensions."""
         c = np.zeros(n) if center is None else as_vector("center", center, length=n)
         return cls(c - radius, c + radius)
@@ -128,7 +128,7 @@ class Box:
             np.ascontiguousarray(A), b, np.ascontiguousarray(eye[flat]), self.lo[flat].copy()
         )
 
-    def bounding_box(self) -> "Box":
+    def bounding_box(self) -> Box:
         return self
 
     def intersect(self, other):
@@ -150,7 +150,7 @@ class Box:
         save(self, path)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Box":
+    def from_dict(cls, data: dict) -> Box:
         try:
             return cls(data["lo"], data["hi"])
         except KeyError as exc:

@@ -4,8 +4,8 @@ pattern and the affine map of the network on it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class AffineMap:
         object.__setattr__(self, "c", readonly(as_vector("c", c, length=M_arr.shape[0])))
 
     @classmethod
-    def _trusted(cls, M: np.ndarray, c: np.ndarray) -> "AffineMap":
+    def _trusted(cls, M: np.ndarray, c: np.ndarray) -> AffineMap:
         """Build from float64 arrays already checked (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "M", readonly(M))
@@ -44,7 +44,7 @@ class AffineMap:
         return obj
 
     @classmethod
-    def _from_views(cls, M: np.ndarray, c: np.ndarray) -> "AffineMap":
+    def _from_views(cls, M: np.ndarray, c: np.ndarray) -> AffineMap:
         """:meth:`_trusted` for arrays that are already read-only."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "M", M)
@@ -101,7 +101,7 @@ class Piece:
         object.__setattr__(self, "affine_map", affine_map)
 
     @classmethod
-    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map) -> "Piece":
+    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map) -> Piece:
         """Build from checked parts (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
@@ -110,7 +110,7 @@ class Piece:
         return obj
 
     @classmethod
-    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> "Piece":
+    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> Piece:
         """:meth:`_trusted` for a pattern that is already a read-only boolean array."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
@@ -131,7 +131,7 @@ class Piece:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Piece":
+    def from_dict(cls, data: dict) -> Piece:
         amap = data.get("affine_map")
         return cls(
             Polyhedron.from_dict(data),
@@ -245,7 +245,7 @@ class PolyhedralSet:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "PolyhedralSet":
+    def from_dict(cls, data: dict) -> PolyhedralSet:
         try:
             return cls([Piece.from_dict(p) for p in data["pieces"]], int(data["ambient_dim"]))
         except (KeyError, TypeError) as exc:

@@ -116,7 +116,7 @@ class Polyhedron:
         object.__setattr__(self, "_cache", {})
 
     @classmethod
-    def _trusted(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> "Polyhedron":
+    def _trusted(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> Polyhedron:
         """Build from arrays already normalised and checked (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "A", readonly(A))
@@ -127,7 +127,7 @@ class Polyhedron:
         return obj
 
     @classmethod
-    def _from_views(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> "Polyhedron":
+    def _from_views(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> Polyhedron:
         """:meth:`_trusted` for arrays that are already read-only (views of a read-only base)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "A", A)
@@ -138,12 +138,12 @@ class Polyhedron:
         return obj
 
     @classmethod
-    def universe(cls, n: int) -> "Polyhedron":
+    def universe(cls, n: int) -> Polyhedron:
         """All of ``Rⁿ`` (no constraints)."""
         return cls(np.zeros((0, n)), np.zeros(0))
 
     @classmethod
-    def orthant(cls, n: int) -> "Polyhedron":
+    def orthant(cls, n: int) -> Polyhedron:
         """The non-negative orthant ``Rⁿ₊`` (the input domain of a hidden layer)."""
         return cls._trusted(-np.eye(n), np.zeros(n), np.zeros((0, n)), np.zeros(0))
 
@@ -183,7 +183,7 @@ class Polyhedron:
     __hash__ = None  # type: ignore[assignment]
 
     # -- combination -------------------------------------------------------------------------
-    def intersect(self, other: "Polyhedron | Any") -> "Polyhedron":
+    def intersect(self, other: Polyhedron | Any) -> Polyhedron:
         """Intersection with another polyhedron (or a :class:`~preimage.Box`)."""
         other = _as_polyhedron(other)
         if other.ambient_dim != self.ambient_dim:
@@ -197,7 +197,7 @@ class Polyhedron:
             np.concatenate([self.d, other.d]),
         )
 
-    def add_constraints(self, A=None, b=None, C=None, d=None) -> "Polyhedron":
+    def add_constraints(self, A=None, b=None, C=None, d=None) -> Polyhedron:
         """A new polyhedron with extra inequality and/or equality rows."""
         n = self.ambient_dim
         extra = Polyhedron(
@@ -208,7 +208,7 @@ class Polyhedron:
         )
         return self.intersect(extra)
 
-    def pullback(self, M, c=None) -> "Polyhedron":
+    def pullback(self, M, c=None) -> Polyhedron:
         """``{x : M x + c ∈ self}`` — the preimage under an affine map.
 
         >>> P = Polyhedron([[1.0]], [1.0])            # y <= 1
@@ -335,7 +335,7 @@ class Polyhedron:
             raise InvalidInputError("bounding_box of an unbounded polyhedron is undefined")
         return Box(lo, np.maximum(hi, lo))
 
-    def remove_redundant(self, tol: float | None = None) -> "Polyhedron":
+    def remove_redundant(self, tol: float | None = None) -> Polyhedron:
         """An equal polyhedron without redundant inequality rows.
 
         A row is redundant when the others already imply it (within ``tol``); duplicate
@@ -409,7 +409,7 @@ class Polyhedron:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Polyhedron":
+    def from_dict(cls, data: dict) -> Polyhedron:
         try:
             n = int(data["ambient_dim"])
             A = np.asarray(data["A"], dtype=np.float64).reshape(-1, n)

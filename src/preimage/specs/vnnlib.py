@@ -21,8 +21,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 import numpy as np
 
@@ -119,13 +119,13 @@ class _Linear:
         self.coef = dict(coef or {})
         self.const = float(const)
 
-    def __add__(self, other: "_Linear") -> "_Linear":
+    def __add__(self, other: _Linear) -> _Linear:
         out = _Linear(self.coef, self.const + other.const)
         for k, v in other.coef.items():
             out.coef[k] = out.coef.get(k, 0.0) + v
         return out
 
-    def scale(self, s: float) -> "_Linear":
+    def scale(self, s: float) -> _Linear:
         return _Linear({k: v * s for k, v in self.coef.items()}, self.const * s)
 
 
@@ -297,13 +297,17 @@ def parse_vnnlib(text: str, *, source: str = "<string>") -> Spec:
                 raise InvalidInputError(f"{where}, line {line}: assert takes one formula")
             asserts.append(node[1])
         else:
-            raise InvalidInputError(f"{where}, line {line}: unsupported command {head!r} (supported: declare-const, assert)")
+            raise InvalidInputError(
+                f"{where}, line {line}: unsupported command {head!r} (supported: declare-const, assert)"
+            )
     n_in = max(parser.inputs.values(), default=-1) + 1
     n_out = max(parser.outputs.values(), default=-1) + 1
     if n_in == 0 or n_out == 0:
         raise InvalidInputError(f"{where}: a property needs declared X_ and Y_ variables")
     if len(parser.inputs) != n_in or len(parser.outputs) != n_out:
-        raise InvalidInputError(f"{where}: variables must be numbered X_0..X_{n_in - 1} and Y_0..Y_{n_out - 1} without gaps")
+        raise InvalidInputError(
+            f"{where}: variables must be numbered X_0..X_{n_in - 1} and Y_0..Y_{n_out - 1} without gaps"
+        )
     dnf: list[list[_Constraint]] = [[]]
     for a in asserts:
         dnf = [x + y for x, y in itertools.product(dnf, parser.formula(a))]
@@ -323,7 +327,9 @@ def parse_vnnlib(text: str, *, source: str = "<string>") -> Spec:
             outs.append(Polyhedron(A, b, C, d))
         cases.append(SpecCase(domain, tuple(outs)))
     if not cases:
-        raise InvalidInputError(f"{where}: the asserted constraints are contradictory constants (the unsafe set is empty)")
+        raise InvalidInputError(
+            f"{where}: the asserted constraints are contradictory constants (the unsafe set is empty)"
+        )
     return Spec(n_in, n_out, tuple(cases), source)
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
-from typing import Callable, Sequence
 
 from ...errors import InvalidInputError
 from ._common import FORMATS, FigureResult

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -74,7 +75,7 @@ class Output:
 
     @classmethod
     def make(cls, out_dir, dpi: float | None = None, formats: Sequence[str] | None = None,
-             html_js: str = "inline") -> "Output":
+             html_js: str = "inline") -> Output:
         fmts = tuple(FORMATS if formats is None else formats)
         bad = [f for f in fmts if f not in FORMATS]
         if bad:

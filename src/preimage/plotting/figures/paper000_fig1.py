@@ -61,6 +61,7 @@ class Fig1Data:
 
 def compute() -> Fig1Data:
     import preimage
+
     from ...conv import circulant, cone_geometry
 
     net = preimage.Network.from_arrays([(W, B, True)])
@@ -109,7 +110,9 @@ def _left_items(data: Fig1Data, view) -> list:
                            label="negative output constraint polytope X⁻ ∩ R³₊"))
     items += preimage_items(data.preimage, view=view, color=_style.RED, alpha=0.75, label="preimage P(y)")
     items.append(Markers(x, color="k", size=40, label="output x*"))
-    items += dual_basis_items(W, B, Y, negative=True, which=(1, 2), scale=0.9, colors=(None, _style.BLUE, _style.PURPLE))
+    items += dual_basis_items(
+        W, B, Y, negative=True, which=(1, 2), scale=0.9, colors=(None, _style.BLUE, _style.PURPLE)
+    )
     return items
 
 

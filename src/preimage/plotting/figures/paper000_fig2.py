@@ -115,8 +115,12 @@ def checks(data: Fig2Data) -> dict[str, bool]:
         X = side.zero.set.sample(300, seed=8)
         out[f"{name}: the major part of the input ({frac:.0%}) is mapped to (0, 0) (area, and samples)"] = bool(
             frac > 0.5 and maps_to(side.net, X, [0.0, 0.0]))
-        ok = all(res.complete and len(res.set) > 0 and maps_to(side.net, res.set.sample(40 * max(len(res.set), 1), seed=9), y)
-                 for res, y in zip(side.flows, FLOW_TARGETS))
+        ok = all(
+            res.complete
+            and len(res.set) > 0
+            and maps_to(side.net, res.set.sample(40 * max(len(res.set), 1), seed=9), y)
+            for res, y in zip(side.flows, FLOW_TARGETS)
+        )
         out[f"{name}: the dashed flows are the exact preimages of their output points"] = ok
         Hs = []
         for s in side.flow.segments:  # boundary segments: the layer's pre-activation vanishes there
@@ -146,8 +150,15 @@ def _panel(ax, side: Side, box, title: str, mark: bool) -> None:
     for res, y in zip(side.flows, FLOW_TARGETS):
         segs = tuple(it for it in preimage_items(res, color="k") if isinstance(it, Lines))
         for k, it in enumerate(segs):
-            items.append(Lines(it.paths, color=_style.DARK_GREY, width=1.2, style="--",
-                               label="preimages of points on the output axes" if (k == 0 and y is FLOW_TARGETS[0]) else None))
+            items.append(
+                Lines(
+                    it.paths,
+                    color=_style.DARK_GREY,
+                    width=1.2,
+                    style="--",
+                    label="preimages of points on the output axes" if (k == 0 and y is FLOW_TARGETS[0]) else None,
+                )
+            )
     render_matplotlib(items, ax)
     ax.set_xlim(box.lo[0], box.hi[0])
     ax.set_ylim(box.lo[1], box.hi[1])

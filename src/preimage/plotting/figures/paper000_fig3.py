@@ -75,6 +75,7 @@ def _side(cm) -> Side:
 
 def compute() -> Fig3Data:
     import preimage
+
     from ...conv import cell_map, circulant, nesting_radius, paper_fig3_identity, paper_fig3_wide_cone
 
     wide = paper_fig3_wide_cone()
@@ -129,8 +130,9 @@ def checks(data: Fig3Data) -> dict[str, bool]:
     X = np.array([f.point for f in fails]).reshape(-1, 3)
     forward = bool(np.all(np.count_nonzero(Wd.net.forward(X) > tolerances.ACTIVITY_ABSOLUTE, axis=1)
                           > np.count_nonzero(X > tolerances.ACTIVITY_ABSOLUTE, axis=1))) if len(X) else False
-    out["wide cone: contraction fails on [0, 3]³, only beyond the planes' crossings of the coordinate subspaces"] = bool(
-        not Wd.cells.contracts and fails and beyond and forward)
+    out["wide cone: contraction fails on [0, 3]³, only beyond the planes' crossings of the coordinate subspaces"] = (
+        bool(not Wd.cells.contracts and fails and beyond and forward)
+    )
     out["wide cone: within its nesting radius ([0, R]³) contraction still holds"] = bool(
         data.nested_box.contracts and data.nested_box.zeros_preserved)
     a_id = shape_of(I.axis_preimage.polyhedron).measure()
@@ -138,8 +140,9 @@ def checks(data: Fig3Data) -> dict[str, bool]:
     ok = True
     for s, seed in ((I, 12), (Wd, 13)):
         ok &= s.axis_preimage.dim == 2 and maps_to(s.net, s.axis_preimage.sample(200, seed=seed), Y_AXIS_POINT)
-    out[f"preimages of a point on the output axis are 2-D and shrink: area {a_id:.3f} (left) > {a_wide:.3f} (right)"] = bool(
-        ok and a_wide < a_id)
+    out[
+        f"preimages of a point on the output axis are 2-D and shrink: area {a_id:.3f} (left) > {a_wide:.3f} (right)"
+    ] = bool(ok and a_wide < a_id)
     return out
 
 
@@ -171,7 +174,9 @@ def _items(side: Side, failing: bool) -> list:
         for c in cm.cells:
             for f in c.failing_faces:
                 S = list(f.zero_inputs)
-                Vf = c.vertices[np.all(np.abs(c.vertices[:, S]) <= tolerances.VERTEX_SIGN * (1 + np.abs(c.vertices).max()), axis=1)]
+                Vf = c.vertices[
+                    np.all(np.abs(c.vertices[:, S]) <= tolerances.VERTEX_SIGN * (1 + np.abs(c.vertices).max()), axis=1)
+                ]
                 shp = shape_of_points(Vf)
                 if shp.kind == "polygon":
                     faces.append(shp.polygons[0])

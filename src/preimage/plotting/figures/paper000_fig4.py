@@ -94,8 +94,9 @@ def checks(data: Fig4Data) -> dict[str, bool]:
         for t in np.linspace(0.0, 1.0, 101):
             p = a + t * (b - a)
             covered &= any(_on_segment(p, S) for S in segs) or t in (0.0, 1.0)
-    out["the images cover the whole triangle: the inside piece's area equals the triangle's, the edges are covered"] = bool(
-        abs(area - tri) <= tolerances.ACTIVITY_ABSOLUTE and covered)
+    out["the images cover the whole triangle: the inside piece's area equals the triangle's, the edges are covered"] = (
+        bool(abs(area - tri) <= tolerances.ACTIVITY_ABSOLUTE and covered)
+    )
     return out
 
 
