@@ -80,8 +80,8 @@ def main() -> None:
             read_mb, read_out = peak_rss_mb([sys.executable, "-c", reader, str(result)])
             assert int(read_out.strip()) == expected
             rows.append({"case": f"ACAS Xu {nid}, box of {prop}", "regions": expected, "peak_rss_mb": peaks,
-                         "median_peak_rss_mb": statistics.median(peaks), "result_file_mb": result.stat().st_size / 2**20,
-                         "read_all_pieces_peak_rss_mb": read_mb})
+                         "median_peak_rss_mb": statistics.median(peaks),
+                         "result_file_mb": result.stat().st_size / 2**20, "read_all_pieces_peak_rss_mb": read_mb})
             print(f"{rows[-1]['case']}: {expected} regions, peak RSS {statistics.median(peaks):.0f} MB "
                   f"(runs {', '.join(f'{p:.0f}' for p in peaks)}), result file {rows[-1]['result_file_mb']:.0f} MB; "
                   f"reading every piece back: peak RSS {read_mb:.0f} MB",

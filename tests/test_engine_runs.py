@@ -322,7 +322,7 @@ def test_results_are_immutable_snapshots(small_problem):
     assert not res.vertices[0].flags.writeable
     with pytest.raises(ValueError):
         res.set[0].polyhedron.A[0, 0] = 1.0
-    v = preimage.verify(net, load_vnnlib(Path(__file__).parent.parent / "benchmarks" / "acasxu" / "vnnlib" / "prop_4.vnnlib"),
-                        time_limit=0.0, falsify=False)
+    prop = Path(__file__).parent.parent / "benchmarks" / "acasxu" / "vnnlib" / "prop_4.vnnlib"
+    v = preimage.verify(net, load_vnnlib(prop), time_limit=0.0, falsify=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         v.stats.seconds = 0.0

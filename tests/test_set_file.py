@@ -31,7 +31,8 @@ def test_streamed_result_is_a_file_view_equal_to_the_in_memory_answer(streamed):
     assert len(mem.set) == len(res.set)
     for a, b in zip(res.set, mem.set):  # same order, same bits
         assert np.array_equal(a.pattern, b.pattern)
-        assert a.polyhedron.A.tobytes() == b.polyhedron.A.tobytes() and a.polyhedron.b.tobytes() == b.polyhedron.b.tobytes()
+        assert a.polyhedron.A.tobytes() == b.polyhedron.A.tobytes()
+        assert a.polyhedron.b.tobytes() == b.polyhedron.b.tobytes()
         assert np.array_equal(a.affine_map.M, b.affine_map.M) and np.array_equal(a.affine_map.c, b.affine_map.c)
 
 

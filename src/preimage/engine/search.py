@@ -42,6 +42,9 @@ __all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_n
 MID_LAYER_PRUNE_MIN_UNDECIDED = 1
 
 
+_STAT_FIELDS = ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")
+
+
 @dataclass
 class Stats:
     """Counters of one search (summed over workers)."""
@@ -55,15 +58,13 @@ class Stats:
     seconds: float = 0.0
 
     def add(self, other: Stats) -> None:
-        for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned"):
+        for f in _STAT_FIELDS[:-1]:  # the counters (seconds are set by the caller)
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
     def as_dict(self) -> dict:
-        return {
-            f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")
-        }
+        return {f: getattr(self, f) for f in _STAT_FIELDS}
 
-    def snapshot(self) -> "RunStats":
+    def snapshot(self) -> RunStats:
         """An immutable copy (what results and progress reports carry)."""
         return RunStats(**self.as_dict())
 
@@ -81,7 +82,7 @@ class RunStats:
     seconds: float = 0.0
 
     def as_dict(self) -> dict:
-        return {f: getattr(self, f) for f in ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")}
+        return {f: getattr(self, f) for f in _STAT_FIELDS}
 
 
 @dataclass(frozen=True)

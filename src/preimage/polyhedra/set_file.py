@@ -64,7 +64,8 @@ class SetFileView(PolyhedralSet):
             raise InvalidInputError(f"{str(path)!r} does not hold a preimage.PolyhedralSet")
         n_file = int(arrays["A_offsets"].shape[0] - 1)
         order = None if order is None else np.asarray(order, dtype=np.int64)
-        if order is not None and (order.shape[0] != n_file or (n_file and not 0 <= order.min() <= order.max() < n_file)):
+        in_range = order is None or not n_file or 0 <= order.min() <= order.max() < n_file
+        if order is not None and (order.shape[0] != n_file or not in_range):
             raise InvalidInputError(f"order must list the {n_file} pieces of {str(path)!r}")
         object.__setattr__(self, "ambient_dim", int(arrays["ambient_dim"]))
         object.__setattr__(self, "_path", str(Path(path)))
