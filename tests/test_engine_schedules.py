@@ -215,12 +215,38 @@ def test_resume_whose_budget_is_used_up_returns_at_once(acas_box, tmp_path):
 
 
 def test_a_stop_without_a_checkpoint_path_still_leaves_one(acas_box):
+    import gc
+
     net, box = acas_box
     part = preimage.linear_regions(net, box, max_pieces=5)
     assert part.frontier_path is not None and os.path.exists(part.frontier_path)
     done = preimage.resume(part)  # a stopped result resumes directly
     assert done.complete and len(done.set) == 1087
     assert not os.path.exists(part.frontier_path)
+    # a temporary checkpoint lives as long as its result: dropping the result removes it
+    other = preimage.linear_regions(net, box, max_pieces=5)
+    path = other.frontier_path
+    assert os.path.exists(path)
+    del other
+    gc.collect()
+    assert not os.path.exists(path)
+
+
+def test_the_command_line_keeps_a_temporary_checkpoint(acasxu, tmp_path):
+    """Without --out or --checkpoint, the checkpoint the command prints outlives the process."""
+    import json
+    import subprocess
+    import sys
+
+    model = str(acasxu / "onnx" / "ACASXU_run2a_2_3_batch_2000.onnx")
+    proc = subprocess.run([sys.executable, "-m", "preimage", "regions", model, "--domain",
+                           str(acasxu / "vnnlib" / "prop_4.vnnlib"), "--max-pieces", "7", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 3, proc.stderr
+    ck = json.loads(proc.stdout)["checkpoint"]
+    assert os.path.exists(ck) and f"preimage resume {ck}" in proc.stderr
+    done = preimage.resume(ck)
+    assert done.complete and len(done.set) == 1087 and not os.path.exists(ck)
 
 
 def test_verify_stops_and_resumes_to_the_same_verdict(acasxu, tmp_path):

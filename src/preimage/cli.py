@@ -333,7 +333,15 @@ def _domain_from_args(args, net, x=None):
 
 
 def _engine_kwargs(args) -> dict:
-    kw = {"time_limit": args.timeout, "workers": args.workers, "checkpoint": args.checkpoint or None}
+    checkpoint = args.checkpoint or None
+    if checkpoint is None and not getattr(args, "out", None):
+        # a stopped run's checkpoint must outlive this process (the library's own temporary
+        # checkpoints live only as long as their result): name one, written only on a stop
+        import tempfile
+        import uuid
+
+        checkpoint = str(Path(tempfile.gettempdir()) / f"preimage-{args.command}-{uuid.uuid4().hex[:10]}.checkpoint")
+    kw = {"time_limit": args.timeout, "workers": args.workers, "checkpoint": checkpoint}
     if args.scheduler:
         kw["scheduler"] = args.scheduler
     return kw

@@ -121,6 +121,13 @@ def _writable(path, what: str) -> None:
         raise InvalidInputError(f"{what} {str(path)!r}: its folder {str(folder)!r} is not writable")
 
 
+def _remove_file(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
 def _default_checkpoint(kind: str) -> str:
     """Where a stopped run's checkpoint goes when the caller named no place (a new temp file)."""
     import tempfile
@@ -156,9 +163,11 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
                 stream.flush()  # whatever happens next, the pieces found are on disk
         stopped = reason is not None and reason != "found"
         ckpt = None
+        temporary = False
         if stopped:  # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
-            ckpt = str(checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None)
-                       or _default_checkpoint(state.kind))
+            ckpt = str(checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None) or "")
+            if not ckpt:
+                ckpt, temporary = _default_checkpoint(state.kind), True
         if state.kind == "verify":
             if ckpt:
                 save_checkpoint(state, ckpt)
@@ -178,6 +187,10 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
             result = _result(state, reason, ckpt)
         if ckpt:
             log.info("run stopped (%s); checkpoint saved to %s", reason, ckpt)
+        if temporary:  # a checkpoint nobody named lives as long as its result (not removed at exit)
+            import weakref
+
+            weakref.finalize(result, _remove_file, ckpt).atexit = False
     if reason == "workers_lost":
         raise WorkersLostError(
             f"every worker of the Dask cluster is gone; {state.n_pieces} pieces found so far are kept, "
