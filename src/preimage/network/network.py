@@ -1,5 +1,7 @@
 """The network model: a chain of affine layers ``z_k = W_k h_{k-1} + b_k``, each followed
-by a ReLU (``h_k = max(z_k, 0)``) or not (``h_k = z_k``, e.g. the logits).
+by a piecewise-linear activation ``h_k = φ_k(z_k)`` (:mod:`preimage.activations`): a ReLU
+(``h_k = max(z_k, 0)``, the papers' case), LeakyReLU, HardTanh, MaxPool, or the identity
+(``h_k = z_k``, e.g. the logits).
 
 Layer 0 is the input ``h_0 = x``; layer ``k`` is the output of the ``k``-th affine layer
 after its activation. Weights are float64, dense (``numpy``) or sparse (``scipy.sparse``
@@ -8,6 +10,7 @@ CSR, for convolutions), and read-only.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_float_array, as_points, as_vector, describe, readonly
+from ..activations import Activation, Identity, ReLU, from_spec
 from ..errors import InvalidInputError
 from .convolution import ConvInfo
 
@@ -45,22 +49,27 @@ def _as_weight(name: str, W: Any):
 
 @dataclass(frozen=True, slots=True, eq=False)
 class AffineLayer:
-    """One affine layer ``z = W h + b``, optionally followed by a ReLU.
+    """One affine layer ``z = W h + b`` followed by an activation (ReLU unless told otherwise).
 
-    ``name`` records where it came from (e.g. the ONNX nodes fused into it); ``conv`` is
-    set when the layer is exactly one convolution (kernel, strides, shapes).
+    ``activation`` is any :class:`~preimage.activations.Activation`; ``relu=False`` (without an
+    activation) means the identity. ``name`` records where it came from (e.g. the ONNX nodes
+    fused into it); ``conv`` is set when the layer is exactly one convolution (kernel, strides,
+    shapes). ``out_dim`` is the width after the activation (a MaxPool shrinks it), ``pre_dim``
+    the number of rows of ``W``.
     """
 
     weight: Any
     bias: np.ndarray
-    relu: bool
+    activation: Activation
     name: str = ""
     conv: ConvInfo | None = None
     in_shape: tuple[int, ...] = ()
     out_shape: tuple[int, ...] = ()
+    pre_shape: tuple[int, ...] = ()
 
     def __init__(self, weight, bias, relu: bool = True, name: str = "", conv: ConvInfo | None = None,
-                 in_shape: Sequence[int] | None = None, out_shape: Sequence[int] | None = None) -> None:
+                 in_shape: Sequence[int] | None = None, out_shape: Sequence[int] | None = None, *,
+                 activation: Activation | None = None, pre_shape: Sequence[int] | None = None) -> None:
         label = f"weight of layer {name!r}" if name else "weight"
         W = _as_weight(label, weight)
         b = as_vector(f"bias of layer {name!r}" if name else "bias", bias)
@@ -69,23 +78,53 @@ class AffineLayer:
                 f"bias{' of layer ' + repr(name) if name else ''} must have length {W.shape[0]} "
                 f"(the rows of its weight), got length {b.shape[0]}"
             )
-        if not isinstance(relu, (bool, np.bool_)):
-            raise InvalidInputError(f"relu must be True or False, got {relu!r}")
+        if activation is None:
+            if not isinstance(relu, (bool, np.bool_)):
+                raise InvalidInputError(f"relu must be True or False, got {relu!r}")
+            activation = ReLU() if relu else Identity()
+        elif not isinstance(activation, Activation):
+            raise InvalidInputError(f"activation must be a preimage.activations.Activation, got {describe(activation)}")
+        n_pre = int(W.shape[0])
+        n_out = activation.out_dim(n_pre)  # checks the activation fits the rows
+        pre = tuple(pre_shape) if pre_shape else (tuple(out_shape) if out_shape and n_out == n_pre else (n_pre,))
+        if out_shape:
+            out = tuple(out_shape)
+        elif n_out == n_pre:
+            out = pre
+        else:
+            out = tuple(activation.out_shape(pre))
         object.__setattr__(self, "weight", W)
         object.__setattr__(self, "bias", readonly(b))
-        object.__setattr__(self, "relu", bool(relu))
+        object.__setattr__(self, "activation", activation)
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "conv", conv)
         object.__setattr__(self, "in_shape", tuple(in_shape) if in_shape else (int(W.shape[1]),))
-        object.__setattr__(self, "out_shape", tuple(out_shape) if out_shape else (int(W.shape[0]),))
+        object.__setattr__(self, "out_shape", out)
+        object.__setattr__(self, "pre_shape", pre)
+
+    @property
+    def relu(self) -> bool:
+        """True when the activation is a ReLU."""
+        return isinstance(self.activation, ReLU)
+
+    @property
+    def has_activation(self) -> bool:
+        """True unless the activation is the identity (the layer then has units with branches)."""
+        return not self.activation.is_identity
 
     @property
     def in_dim(self) -> int:
         return int(self.weight.shape[1])
 
     @property
-    def out_dim(self) -> int:
+    def pre_dim(self) -> int:
+        """Width of the pre-activation ``z`` (rows of ``W``)."""
         return int(self.weight.shape[0])
+
+    @property
+    def out_dim(self) -> int:
+        """Width of the output ``h`` (after the activation)."""
+        return int(self.activation.out_dim(int(self.weight.shape[0])))
 
     @property
     def is_sparse(self) -> bool:
@@ -105,12 +144,11 @@ class AffineLayer:
         return H @ self.weight.T + self.bias
 
     def __call__(self, H: np.ndarray) -> np.ndarray:
-        Z = self.pre_activation(H)
-        return np.maximum(Z, 0.0) if self.relu else Z
+        return self.activation.evaluate(self.pre_activation(H))
 
     def __repr__(self) -> str:
         kind = "conv" if self.conv is not None else ("sparse" if self.is_sparse else "dense")
-        return (f"AffineLayer({self.in_dim} -> {self.out_dim}, {kind}, relu={self.relu}"
+        return (f"AffineLayer({self.in_dim} -> {self.out_dim}, {kind}, {self.activation!r}"
                 + (f", name={self.name!r}" if self.name else "") + ")")
 
 
@@ -167,7 +205,7 @@ class Network:
     @classmethod
     def from_arrays(cls, specs, input_shape: Sequence[int] | None = None, name: str = "") -> Network:
         """Build from ``[(W, b, relu), ...]`` (``relu`` may be omitted: it defaults to ``True``
-        for every layer but the last).
+        for every layer but the last; it may also be an :class:`~preimage.activations.Activation`).
         """
         specs = list(specs)
         if not specs:
@@ -179,22 +217,26 @@ class Network:
                     f"layer {i + 1} must be a tuple (W, b) or (W, b, relu), got {describe(spec)}"
                 )
             W, b = spec[0], spec[1]
-            relu = spec[2] if len(spec) == 3 else i < len(specs) - 1
-            layers.append(AffineLayer(W, b, relu, name=f"layer {i + 1}"))
+            act = spec[2] if len(spec) == 3 else i < len(specs) - 1
+            if isinstance(act, Activation):
+                layers.append(AffineLayer(W, b, name=f"layer {i + 1}", activation=act))
+            else:
+                layers.append(AffineLayer(W, b, act, name=f"layer {i + 1}"))
         return cls(layers, input_shape, name)
 
     def fused(self) -> Network:
-        """An equal network in which consecutive layers without ReLU between them are merged."""
+        """An equal network in which consecutive layers without activation between them are merged."""
         out: list[AffineLayer] = []
         for layer in self.layers:
-            if out and not out[-1].relu:
+            if out and not out[-1].has_activation:
                 prev = out.pop()
                 W = layer.weight @ prev.weight
                 if _is_sparse(W) and W.nnz > 0.25 * W.shape[0] * W.shape[1]:
                     W = W.toarray()
                 b = layer.pre_activation(prev.bias[None, :])[0]
-                out.append(AffineLayer(W, b, layer.relu, name=f"{prev.name} + {layer.name}",
-                                       in_shape=prev.in_shape, out_shape=layer.out_shape))
+                out.append(AffineLayer(W, b, name=f"{prev.name} + {layer.name}", in_shape=prev.in_shape,
+                                       out_shape=layer.out_shape, pre_shape=layer.pre_shape,
+                                       activation=layer.activation))
             else:
                 out.append(layer)
         return Network(out, self.input_shape, self.name)
@@ -220,7 +262,15 @@ class Network:
 
     @property
     def num_relus(self) -> int:
-        return sum(layer.out_dim for layer in self.layers if layer.relu)
+        """Number of units with branches (ReLUs and the units of other activations): the
+        length of an activation pattern."""
+        return sum(layer.out_dim for layer in self.layers if layer.has_activation)
+
+    @property
+    def binary_patterns(self) -> bool:
+        """True when every unit has at most two branches (ReLU, LeakyReLU): patterns are then
+        boolean (``True`` = branch 1, active); otherwise they are branch indices (``int8``)."""
+        return all(lay.activation.max_branches(lay.pre_dim) <= 2 for lay in self.layers if lay.has_activation)
 
     def _check_layer(self, layer: int, *, allow_input: bool = True) -> int:
         lo = 0 if allow_input else 1
@@ -276,7 +326,8 @@ class Network:
         return Z[0] if single else Z
 
     def activation_pattern(self, X, *, layers: Sequence[int] | None = None) -> np.ndarray:
-        """Boolean pattern ``z > 0`` of every ReLU (layer after layer), one row per input."""
+        """The activation pattern, one row per input: the branch of every unit, layer after
+        layer (for ReLU networks the boolean ``z > 0``; see :attr:`binary_patterns`)."""
         H, single = self._inputs(X)
         chosen = set(
             range(1, self.depth + 1) if layers is None else [self._check_layer(k, allow_input=False) for k in layers]
@@ -284,10 +335,11 @@ class Network:
         parts = []
         for k, lay in enumerate(self.layers, start=1):
             Z = lay.pre_activation(H)
-            if lay.relu and k in chosen:
-                parts.append(Z > 0)
-            H = np.maximum(Z, 0.0) if lay.relu else Z
-        P = np.hstack(parts) if parts else np.zeros((H.shape[0], 0), dtype=bool)
+            if lay.has_activation and k in chosen:
+                parts.append(lay.activation.branches(Z))
+            H = lay.activation.evaluate(Z)
+        dtype = bool if self.binary_patterns else np.int8
+        P = np.hstack(parts).astype(dtype) if parts else np.zeros((H.shape[0], 0), dtype=dtype)
         return P[0] if single else P
 
     # -- description -----------------------------------------------------------------------------
@@ -299,7 +351,7 @@ class Network:
             nnz = int(lay.weight.nnz) if lay.is_sparse else int(np.count_nonzero(lay.weight))
             rows.append({
                 "layer": k, "kind": kind, "shape": list(lay.out_shape), "width": lay.out_dim,
-                "relu": lay.relu, "nonzero_weights": nnz, "source": lay.name,
+                "relu": lay.relu, "activation": lay.activation.spec(), "nonzero_weights": nnz, "source": lay.name,
             })
         return rows
 
@@ -316,6 +368,7 @@ class Network:
             arrays[f"W{k}"] = lay.dense_weight
             arrays[f"b{k}"] = lay.bias
             arrays[f"relu{k}"] = np.array(lay.relu)
+            arrays[f"activation{k}"] = np.array(json.dumps(lay.activation.spec()))
         np.savez_compressed(path, **arrays)
 
     @classmethod
@@ -327,7 +380,10 @@ class Network:
                 if str(z["format"]) != "preimage.Network":
                     raise InvalidInputError(f"{path!r} is not a saved preimage Network")
                 depth = int(z["depth"])
-                specs = [(z[f"W{k}"], z[f"b{k}"], bool(z[f"relu{k}"])) for k in range(depth)]
+                # files before activations were a protocol have relu{k} only
+                specs = [(z[f"W{k}"], z[f"b{k}"],
+                          from_spec(json.loads(str(z[f"activation{k}"]))) if f"activation{k}" in z
+                          else bool(z[f"relu{k}"])) for k in range(depth)]
                 shape = tuple(int(v) for v in z["input_shape"])
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
             raise InvalidInputError(f"{path!r} is not a saved preimage Network: {exc}") from exc
