@@ -54,7 +54,7 @@ def test_max_pieces_then_resume_gives_the_uninterrupted_answer(small_problem, tm
 
 
 def test_time_limit_returns_what_was_found(small_problem, tmp_path, monkeypatch):
-    from preimage.engine.fast_regions import FastRegionSearch
+    from preimage.engine.search import Search as FastRegionSearch
 
     monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)  # a budget is checked between chunks
     net, box = small_problem
@@ -67,7 +67,7 @@ def test_time_limit_returns_what_was_found(small_problem, tmp_path, monkeypatch)
 def test_interrupt_keeps_pieces(small_problem, tmp_path, monkeypatch):
     """A Ctrl-C in the middle of the compiled walk returns the pieces found and a checkpoint."""
     from preimage.engine import runner
-    from preimage.engine.fast_regions import FastRegionSearch
+    from preimage.engine.search import Search as FastRegionSearch
 
     net, box = small_problem
     monkeypatch.setattr(FastRegionSearch, "CHUNK", 64)
@@ -87,25 +87,26 @@ def test_interrupt_keeps_pieces(small_problem, tmp_path, monkeypatch):
 
 
 def test_interrupt_in_a_targeted_search(small_problem, tmp_path, monkeypatch):
-    """The same for the Python walk of a preimage with a target."""
-    from preimage.engine import search as search_mod
+    """The same for a preimage with a target: a KeyboardInterrupt raised by the progress
+    callback (between chunks of the walk) stops the run with a checkpoint to resume."""
+    from preimage.engine import runner
+    from preimage.engine.search import Search
 
     net, box = small_problem
     T = preimage.Polyhedron(np.eye(5)[:1], [np.median(net.forward(box.sample(500, seed=0))[:, 0])])
     full = preimage.preimage(net, T, domain=box)
+    monkeypatch.setattr(Search, "CHUNK", 4)
+    monkeypatch.setattr(Search, "CHUNK_SECONDS", 1e-9)  # every chunk is as small as it gets
+    monkeypatch.setattr(runner, "PROGRESS_SECONDS", 0.0)  # a report after every chunk
     calls = {"n": 0}
-    original = search_mod.Search._finish
 
-    def finish(self, *a, **k):
+    def progress(p):
         calls["n"] += 1
         if calls["n"] == 20:
             raise KeyboardInterrupt
-        return original(self, *a, **k)
 
-    monkeypatch.setattr(search_mod.Search, "_finish", finish)
-    res = preimage.preimage(net, T, domain=box, checkpoint=tmp_path / "ck")
+    res = preimage.preimage(net, T, domain=box, checkpoint=tmp_path / "ck", progress=progress)
     assert not res.complete and res.stopped_by == "interrupt" and len(res.set) < len(full.set)
-    monkeypatch.setattr(search_mod.Search, "_finish", original)
     back = preimage.resume(tmp_path / "ck")
     assert back.complete and patterns(back) == patterns(full)
 
@@ -120,7 +121,7 @@ def test_resume_rejects_other_files(tmp_path):
 # -- executors -----------------------------------------------------------------------------------------
 def test_process_pool_equals_serial(small_problem, monkeypatch):
     from preimage.engine import runner
-    from preimage.engine.fast_regions import FastRegionSearch
+    from preimage.engine.search import Search as FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)  # farm out from the start
     monkeypatch.setattr(runner, "TASK_SECONDS", 0.05)    # many small tasks: exercise re-queuing
@@ -138,7 +139,7 @@ def test_dask_local_cluster_equals_serial(small_problem, monkeypatch):
     from distributed import Client, LocalCluster
 
     from preimage.engine import runner
-    from preimage.engine.fast_regions import FastRegionSearch
+    from preimage.engine.search import Search as FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)
     monkeypatch.setattr(FastRegionSearch, "CHUNK", 32)
@@ -283,7 +284,7 @@ def test_a_dying_worker_loses_nothing(small_problem, monkeypatch):
     from concurrent.futures import Future, ThreadPoolExecutor
 
     from preimage.engine import runner
-    from preimage.engine.fast_regions import FastRegionSearch
+    from preimage.engine.search import Search as FastRegionSearch
 
     monkeypatch.setattr(runner, "SERIAL_SECONDS", 0.0)
     monkeypatch.setattr(runner, "TASK_SECONDS", 0.02)

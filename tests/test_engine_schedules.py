@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import preimage
 from preimage import InvalidInputError
 from preimage.engine import runner
-from preimage.engine.fast_regions import FastRegionSearch
+from preimage.engine.search import Search as FastRegionSearch
 from preimage.specs import load_vnnlib
 
 

@@ -40,10 +40,14 @@ from numba import njit
 from .._validation import readonly
 from ..errors import InvalidInputError
 
-__all__ = ["Activation", "UnitTable", "PiecewiseLinear", "ELEMENTWISE", "MAX", "relax_units", "unit_branches"]
+__all__ = ["Activation", "UnitTable", "PiecewiseLinear", "ELEMENTWISE", "MAX", "DONT_CARE", "relax_units",
+           "unit_branches"]
 
 ELEMENTWISE = 0
 MAX = 1
+#: the value of a decision that does not matter on a region (a max unit's comparison of two
+#: entries when a third is larger on the whole region)
+DONT_CARE = 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -297,9 +301,10 @@ class PiecewiseLinear(Activation):
 # -- compiled: branches and relaxations from the table --------------------------------------------------------
 @njit(cache=True, nogil=True)
 def unit_branches(unit_off, req_off, req_dec, req_val, dec, out):
-    """The branch of every unit given all decisions ``dec`` (0/1): the first branch whose
-    requirements hold (a region on a tie may satisfy several); ``out`` receives them.
-    Returns ``False`` when some unit has no consistent branch (decisions contradict)."""
+    """The branch of every unit given all decisions ``dec`` (0/1, or ``DONT_CARE`` for one
+    that does not matter on the region): the first branch whose requirements hold (a region
+    on a tie may satisfy several); ``out`` receives them. Returns ``False`` when some unit has
+    no consistent branch (decisions contradict)."""
     ok = True
     n_units = unit_off.shape[0] - 1
     for u in range(n_units):
@@ -307,7 +312,8 @@ def unit_branches(unit_off, req_off, req_dec, req_val, dec, out):
         for r in range(unit_off[u], unit_off[u + 1]):
             good = True
             for i in range(req_off[r], req_off[r + 1]):
-                if dec[req_dec[i]] != req_val[i]:
+                v = dec[req_dec[i]]
+                if v != req_val[i] and v != DONT_CARE:
                     good = False
                     break
             if good:

@@ -58,7 +58,7 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
     layers = net.layers[:k]
     weights = tuple(np.ascontiguousarray(lay.dense_weight) for lay in layers)
     biases = tuple(np.asarray(lay.bias) for lay in layers)
-    relus = tuple(lay.relu for lay in layers)
+    activations = tuple(lay.activation for lay in layers)
     problems = []
     for i, dom in enumerate(as_domains(domain, net.input_dim)):
         ch = chart(dom, net.input_dim)
@@ -70,14 +70,17 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
         if target is not None:
             target_rows = target.width if target.activity is not None else max(
                 (A.shape[0] for A, _, _, _ in target.polyhedra), default=0)
-        slots = n_facets + sum(w.shape[0] for w, r in zip(weights, relus) if r) + target_rows + 1
+        # a constraint per facet, per decision of every layer, per target row (two per unit
+        # of a forced activity)
+        slots = n_facets + sum(lay.activation.table(lay.pre_dim).n_decisions for lay in layers) \
+            + 2 * target_rows + 1
         hint = None
         if near is not None:
             x = np.asarray(near, dtype=np.float64).reshape(-1)
             if x.shape[0] != net.input_dim:
                 raise InvalidInputError(f"near must be an input of width {net.input_dim}, got length {x.shape[0]}")
             hint = np.linalg.lstsq(ch.B, x - ch.x0, rcond=None)[0]
-        problems.append(Problem(weights, biases, relus, ch, target, words_for(slots), prune, i, use, hint))
+        problems.append(Problem(weights, biases, activations, ch, target, words_for(slots), prune, i, use, hint))
     return problems
 
 
@@ -458,7 +461,7 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, che
     for case in spec.cases:
         tgt = normalize_target(list(case.outputs), net, None)
         problems.extend(build_problems(net, tgt, case.domain))
-    problems = [Problem(pb.weights, pb.biases, pb.relus, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend,
+    problems = [Problem(pb.weights, pb.biases, pb.activations, pb.chart, pb.target, pb.words, pb.prune, i, pb.backend,
                         pb.hint) for i, pb in enumerate(problems)]
     state = RunState("verify", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)],
                      checker=Checker(spec, tolerances.CONTAINS))
@@ -476,11 +479,7 @@ def _verdict(state: RunState, reason: str | None, ckpt: str | None) -> Verdict:
         assert state.checker is not None
         x = state.checker.confirm(piece, pb)
         assert x is not None  # confirmed by the worker
-        y = np.asarray(x)
-        for W, b, r in zip(pb.weights, pb.biases, pb.relus):
-            y = W @ y + b
-            if r:
-                y = np.maximum(y, 0.0)
+        y = pb.forward(np.asarray(x))
         return Verdict("sat", x, y, state.stats.snapshot(), info=_frozen({"found_by": "exact search"}))
     if reason is not None:
         return Verdict("unknown", None, None, state.stats.snapshot(), reason=reason, frontier_path=ckpt,

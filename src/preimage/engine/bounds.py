@@ -1,136 +1,234 @@
-"""Sound bounds on later layers over a region: symbolic interval propagation.
+"""Sound bounds on later layers over a region: symbolic interval propagation, compiled.
 
-Given the exact affine map ``h_l = H u + h`` of the current layer on a region (its
-activation pattern up to layer ``l`` is fixed), later pre-activations are enclosed between
-linear functions of ``u``: ``L_m(u) <= z_m <= U_m(u)``. ReLUs that the bounds prove stable
-pass their bounds on unchanged (or zero them); unstable ones use the triangle relaxation
-(upper: the chord ``ub (z - lb) / (ub - lb)``; lower: ``z`` or ``0``, whichever has the
-smaller area). Linear functions are minimised exactly over the region: at its vertices
-(vertex backend) or by the region's box of ``u`` (an outer enclosure).
+Given the current layer's output on a region, exactly (``h_l = H u + h``) or between two
+affine functions of ``u``, later pre-activations are enclosed between linear functions of
+``u``: ``L_m(u) <= z_m <= U_m(u)`` (forward), and the target's rows are bounded below by
+back-substitution (DeepPoly / CROWN). Every activation enters through the one-source
+relaxation of its units (:func:`preimage.activations.base.relax_units`: exact on a branch,
+the chord above and the better of the pieces' lines below for an elementwise unit, the
+largest-lower-bound entry below and the largest upper bound above for a max unit).
+
+Linear functions are minimised over the region by its *concretiser*: exactly at its
+vertices (``kind = VERTICES``, the vertex backend) or over the box ``lo <= u <= hi``
+enclosing it (``kind = BOX``, the LP backend). This module is the only place that computes
+bounds; the walk (:mod:`preimage.engine.walk`) prunes with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 import numpy as np
+from numba import njit
+from numba.typed import List
 
-__all__ = ["SymbolicBounds", "propagate"]
+from ..activations.base import relax_units
 
+__all__ = ["VERTICES", "BOX", "pack_layers", "forward_bounds", "backward_rows", "min_over", "layer_bounds"]
 
-@dataclass(slots=True)
-class SymbolicBounds:
-    """Linear bounds ``L u + l0 <= value <= U u + u0`` and their concrete ranges."""
-
-    L: np.ndarray
-    l0: np.ndarray
-    U: np.ndarray
-    u0: np.ndarray
-    lo: np.ndarray
-    hi: np.ndarray
-
-    def linear_lower(self, a: np.ndarray) -> tuple[np.ndarray, float]:
-        """A linear lower bound ``g·u + g0`` of ``a·value``."""
-        ap, an = np.maximum(a, 0.0), np.minimum(a, 0.0)
-        return ap @ self.L + an @ self.U, float(ap @ self.l0 + an @ self.u0)
+VERTICES = 0
+BOX = 1
 
 
-def propagate(
-    H: np.ndarray,
-    h: np.ndarray,
-    layers,
-    minimize: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    *,
-    upper: tuple[np.ndarray, np.ndarray] | None = None,
-) -> list[SymbolicBounds]:
-    """Bounds on the pre-activations of each layer in ``layers``.
-
-    Parameters
-    ----------
-    H, h : the current layer's output ``h_l = H u + h`` (exact on the region), or its lower
-        linear bound when ``upper = (Hu, hu)`` gives an upper one.
-    layers : sequence of ``(W, b, relu)`` for layers ``l+1, l+2, ...``.
-    minimize : ``minimize(G, g0)`` returns ``min_u (G u + g0)`` row-wise over the region.
-
-    Returns one :class:`SymbolicBounds` per layer, for its pre-activation ``z``.
-    """
-    out: list[SymbolicBounds] = []
-    Lh, lh, Uh, uh = (H, h, H, h) if upper is None else (H, h, upper[0], upper[1])
-    for W, b, relu in layers:
-        Wp, Wn = np.maximum(W, 0.0), np.minimum(W, 0.0)
-        Lz = Wp @ Lh + Wn @ Uh
-        lz = Wp @ lh + Wn @ uh + b
-        Uz = Wp @ Uh + Wn @ Lh
-        uz = Wp @ uh + Wn @ lh + b
-        lo = minimize(Lz, lz)
-        hi = -minimize(-Uz, -uz)
-        out.append(SymbolicBounds(Lz, lz, Uz, uz, lo, hi))
-        if not relu:
-            Lh, lh, Uh, uh = Lz, lz, Uz, uz
-            continue
-        # relaxation of relu(z) given lo <= z <= hi
-        active = lo >= 0
-        inactive = hi <= 0
-        unstable = ~(active | inactive)
-        slope_u = np.where(unstable, hi / np.where(unstable, hi - lo, 1.0), active.astype(float))
-        off_u = np.where(unstable, -slope_u * lo, 0.0)
-        slope_l = np.where(unstable, (hi > -lo).astype(float), active.astype(float))
-        Uh = slope_u[:, None] * Uz
-        uh = slope_u * uz + off_u
-        Lh = slope_l[:, None] * Lz
-        lh = slope_l * lz
+def pack_layers(weights, biases, tables) -> List:
+    """The layers as a typed list of tuples ``(W, b, *table arrays, plain, identity)`` for
+    the compiled code (``tables``: each layer's :class:`~preimage.activations.UnitTable`)."""
+    out = List()
+    for W, b, t in zip(weights, biases, tables):
+        identity = t.n_decisions == 0 and bool(np.all(t.br_slope == 1.0)) and bool(np.all(t.br_icpt == 0.0)) \
+            and t.n_units == np.shape(W)[0] and bool(np.all(t.br_src == np.arange(t.n_units)))
+        # fresh writable copies: a typed list needs one array type for every layer
+        out.append((np.array(W, dtype=np.float64, order="C"), np.array(b, dtype=np.float64, order="C"),
+                    *(np.array(a, order="C") for a in t.arrays()), np.int64(t.plain), np.int64(identity)))
     return out
 
 
-def backward_lower(
-    rows: np.ndarray,
-    on_pre: bool,
-    bounds: list[SymbolicBounds],
-    layers,
-    H: np.ndarray,
-    h: np.ndarray,
-    minimize: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    *,
-    upper: tuple[np.ndarray, np.ndarray] | None = None,
-    start_bounds: tuple[np.ndarray, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Lower bounds of ``rows · v`` over the region by back-substitution (DeepPoly/CROWN).
-
-    ``v`` is the last layer's pre-activation (``on_pre=True``) or its output. ``bounds``
-    are the forward bounds of every layer's pre-activation (from :func:`propagate`), used
-    to relax the ReLUs; the relaxation of each ReLU is chosen by the sign of its coefficient.
-    The current layer is ``H u + h`` (exact), or lies between ``(H, h)`` and ``upper``.
-    """
-    Lam = np.array(rows, dtype=np.float64, copy=True)  # (k, n_last)
-    const = np.zeros(Lam.shape[0])
-    for m in range(len(layers) - 1, -1, -1):
-        W, b, relu = layers[m]
-        if relu and not (m == len(layers) - 1 and on_pre):
-            lo, hi = bounds[m].lo, bounds[m].hi
-            Lam, const = _relax_backward(Lam, const, lo, hi)
-        const = const + Lam @ b
-        Lam = Lam @ W
-    # the current layer: exact, or between a lower and an upper affine function of u
-    if upper is None:
-        G = Lam @ H
-        g0 = const + Lam @ h
-    else:
-        Lp, Ln = np.maximum(Lam, 0.0), np.minimum(Lam, 0.0)
-        G = Lp @ H + Ln @ upper[0]
-        g0 = const + Lp @ h + Ln @ upper[1]
-    return minimize(G, g0)
+@njit(cache=True, nogil=True)
+def min_over(kind, X, lo, hi, G, g0):
+    """Row-wise ``min (G u + g0)`` over the region (its vertices ``X``, or the box ``lo, hi``)."""
+    k = G.shape[0]
+    d = G.shape[1]
+    out = np.empty(k)
+    for i in range(k):
+        if kind == VERTICES:
+            best = np.inf
+            for v in range(X.shape[0]):
+                val = g0[i]
+                for q in range(d):
+                    val += G[i, q] * X[v, q]
+                if val < best:
+                    best = val
+            out[i] = best
+        else:
+            val = g0[i]
+            for q in range(d):
+                a = G[i, q]
+                val += a * lo[q] if a >= 0.0 else a * hi[q]
+            out[i] = val
+    return out
 
 
-def _relax_backward(Lam: np.ndarray, const: np.ndarray, lo: np.ndarray, hi: np.ndarray):
-    """Replace ``Lam · relu(z)`` by a linear lower bound in ``z`` given ``lo <= z <= hi``."""
-    active = lo >= 0
-    inactive = hi <= 0
-    unstable = ~(active | inactive)
-    su = np.where(unstable, hi / np.where(unstable, hi - lo, 1.0), active.astype(float))
-    off_u = np.where(unstable, -su * lo, 0.0)
-    sl = np.where(unstable, (hi > -lo).astype(float), active.astype(float))
-    pos = Lam >= 0
-    slope = np.where(pos, sl[None, :], su[None, :])
-    const = const + np.where(pos, 0.0, Lam * off_u[None, :]).sum(axis=1)
-    return Lam * slope, const
+@njit(cache=True, nogil=True)
+def _through(Lh, lh, Uh, uh, W, b):
+    """Bounds of ``z = W h + b`` from bounds of ``h`` (weights split by sign)."""
+    n, p = W.shape
+    d = Lh.shape[1]
+    Lz = np.zeros((n, d))
+    Uz = np.zeros((n, d))
+    lz = b.copy()
+    uz = b.copy()
+    for i in range(n):
+        for k in range(p):
+            w = W[i, k]
+            if w > 0.0:
+                lz[i] += w * lh[k]
+                uz[i] += w * uh[k]
+                for q in range(d):
+                    Lz[i, q] += w * Lh[k, q]
+                    Uz[i, q] += w * Uh[k, q]
+            elif w < 0.0:
+                lz[i] += w * uh[k]
+                uz[i] += w * lh[k]
+                for q in range(d):
+                    Lz[i, q] += w * Uh[k, q]
+                    Uz[i, q] += w * Lh[k, q]
+    return Lz, lz, Uz, uz
+
+
+@njit(cache=True, nogil=True)
+def _relax_forward(Lz, lz, Uz, uz, src_l, a_l, c_l, src_u, a_u, c_u):
+    """Bounds of the activation's output from bounds of its input and the units' relaxations."""
+    n = src_l.shape[0]
+    d = Lz.shape[1]
+    Lh = np.empty((n, d))
+    Uh = np.empty((n, d))
+    lh = np.empty(n)
+    uh = np.empty(n)
+    for u in range(n):
+        s, a = src_l[u], a_l[u]
+        if a >= 0.0:
+            for q in range(d):
+                Lh[u, q] = a * Lz[s, q]
+            lh[u] = a * lz[s] + c_l[u]
+        else:
+            for q in range(d):
+                Lh[u, q] = a * Uz[s, q]
+            lh[u] = a * uz[s] + c_l[u]
+        s, a = src_u[u], a_u[u]
+        if a >= 0.0:
+            for q in range(d):
+                Uh[u, q] = a * Uz[s, q]
+            uh[u] = a * uz[s] + c_u[u]
+        else:
+            for q in range(d):
+                Uh[u, q] = a * Lz[s, q]
+            uh[u] = a * lz[s] + c_u[u]
+    return Lh, lh, Uh, uh
+
+
+@njit(cache=True, nogil=True)
+def forward_bounds(kind, X, blo, bhi, HL, hL, HU, hU, layers, start):
+    """Ranges of the pre-activations of layers ``start..`` (0-based) over the region, flat
+    ``(los, his)``, given bounds ``(HL, hL) <= h <= (HU, hU)`` of the layer before ``start``."""
+    L = len(layers)
+    n_total = 0
+    for m in range(start, L):
+        n_total += layers[m][0].shape[0]
+    los = np.empty(n_total)
+    his = np.empty(n_total)
+    Lh, lh, Uh, uh = HL, hL, HU, hU
+    pos = 0
+    for m in range(start, L):
+        lay = layers[m]
+        W, b = lay[0], lay[1]
+        n = W.shape[0]
+        Lz, lz, Uz, uz = _through(Lh, lh, Uh, uh, W, b)
+        lo = min_over(kind, X, blo, bhi, Lz, lz)
+        hi = -min_over(kind, X, blo, bhi, -Uz, -uz)
+        los[pos:pos + n] = lo
+        his[pos:pos + n] = hi
+        pos += n
+        if m == L - 1:
+            break
+        if lay[15]:  # the identity
+            Lh, lh, Uh, uh = Lz, lz, Uz, uz
+        else:
+            rel = relax_units(lay[2], lay[3], lay[4], lay[5], lay[6], lay[7], lay[8], lay[9], lay[10], lay[11],
+                              lay[12], lay[13], lo, hi)
+            Lh, lh, Uh, uh = _relax_forward(Lz, lz, Uz, uz, rel[0], rel[1], rel[2], rel[3], rel[4], rel[5])
+    return los, his
+
+
+@njit(cache=True, nogil=True)
+def backward_rows(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, rows, on_pre, los, his):
+    """Lower bounds of ``rows · v`` over the region by back-substitution, ``v`` the last
+    layer's pre-activation (``on_pre``) or output; each activation is relaxed with the ranges
+    ``los, his`` of :func:`forward_bounds` (its coefficient's sign picks the lower or upper line)."""
+    L = len(layers)
+    n_total = 0
+    for m in range(start, L):
+        n_total += layers[m][0].shape[0]
+    k_rows = rows.shape[0]
+    Lam = rows.copy()
+    const = np.zeros(k_rows)
+    pos = n_total
+    for m in range(L - 1, start - 1, -1):
+        lay = layers[m]
+        W, b = lay[0], lay[1]
+        n, p = W.shape
+        pos -= n
+        if not lay[15] and not (m == L - 1 and on_pre):
+            rel = relax_units(lay[2], lay[3], lay[4], lay[5], lay[6], lay[7], lay[8], lay[9], lay[10], lay[11],
+                              lay[12], lay[13], los[pos:pos + n], his[pos:pos + n])
+            src_l, a_l, c_l, src_u, a_u, c_u = rel
+            Lz = np.zeros((k_rows, n))
+            for r in range(k_rows):
+                for u in range(src_l.shape[0]):
+                    a = Lam[r, u]
+                    if a > 0.0:
+                        Lz[r, src_l[u]] += a * a_l[u]
+                        const[r] += a * c_l[u]
+                    elif a < 0.0:
+                        Lz[r, src_u[u]] += a * a_u[u]
+                        const[r] += a * c_u[u]
+            Lam = Lz
+        newLam = np.zeros((k_rows, p))
+        for r in range(k_rows):
+            for i in range(n):
+                a = Lam[r, i]
+                if a != 0.0:
+                    const[r] += a * b[i]
+                    for k in range(p):
+                        newLam[r, k] += a * W[i, k]
+        Lam = newLam
+    n0 = HL.shape[0]
+    d = HL.shape[1]
+    G = np.zeros((k_rows, d))
+    g0 = const.copy()
+    for r in range(k_rows):
+        for i in range(n0):
+            a = Lam[r, i]
+            if a >= 0.0:
+                g0[r] += a * hL[i]
+                for q in range(d):
+                    G[r, q] += a * HL[i, q]
+            else:
+                g0[r] += a * hU[i]
+                for q in range(d):
+                    G[r, q] += a * HU[i, q]
+    return min_over(kind, X, blo, bhi, G, g0)
+
+
+def layer_bounds(layers, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Ranges of every layer's pre-activation over the box ``lo <= x <= hi`` of the input
+    (``layers`` from :func:`pack_layers`), for users of the bounds outside the walk."""
+    lo = np.asarray(lo, dtype=np.float64)
+    hi = np.asarray(hi, dtype=np.float64)
+    d = lo.shape[0]
+    eye = np.eye(d)
+    zero = np.zeros(d)
+    los, his = forward_bounds(BOX, np.zeros((0, d)), lo, hi, eye, zero, eye, zero, layers, 0)
+    out, pos = [], 0
+    for lay in layers:
+        n = lay[0].shape[0]
+        out.append((los[pos:pos + n], his[pos:pos + n]))
+        pos += n
+    return out

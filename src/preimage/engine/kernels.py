@@ -60,14 +60,6 @@ KERNELS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
     ("preimage.engine.vpoly", "_classify", ((_f8_2, _f8_2, _f8_1, _i1_1, _f8),)),
     ("preimage.engine.vpoly", "_cut", ((_f8_2, _u8_2, _f8_1, _f8, _i8, _i8, _i8),)),
     ("preimage.engine.vpoly", "_cut_cls", ((_f8_2, _u8_2, _i1_1, _f8_1, _i8, _i8, _i8),)),
-    ("preimage.engine.bounds_nb", "forward_bounds", (_REGION + _LAYERS + (_i8,),)),
-    ("preimage.engine.bounds_nb", "backward_rows",
-     (_REGION + _LAYERS + (_i8, _f8_2, types.boolean, _f8_1, _f8_1, _i8),)),
-    ("preimage.engine.fast_regions", "_walk",
-     ((_f8_1, _i8_1, _i8_1, _f8_1, _i8_1, _b_1,                  # layers
-       _f8_2, _i8_1, _u8_2, _i8_1, _i1_1, _i8_1, _i1_1, _i8_1,   # X, X_off, T, L, dec, dec_off, pat, pat_off
-       _f8_2, _f8_1, _f8_2, _i8_1, _f8_1, _i8_1,                 # Z, z0, A, A_off, c, N
-       _i8, _f8, _i8, _i8),),),                                  # d, rel, max_nodes, max_out
 )
 
 #: numba versions whose internals :func:`_fast_load` was checked against

@@ -71,11 +71,7 @@ class Checker:
 
     def confirm(self, piece: RawPiece, problem: Problem) -> np.ndarray | None:
         x = self.point(piece, problem)
-        h = x
-        for W, b, r in zip(problem.weights, problem.biases, problem.relus):
-            h = W @ h + b
-            if r:
-                h = np.maximum(h, 0.0)
+        h = problem.forward(x)
         return x if self.spec.is_counterexample(x, h, tol=self.tol) else None
 
 
@@ -168,7 +164,7 @@ def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | Non
         now = time.time()
         return (deadline is not None and now > deadline) or (seconds is not None and now - start > seconds)
 
-    search = make_search(problem, collector.sink, should_stop, piece_budget=max_pieces)
+    search = make_search(problem, collector.sink, should_stop, piece_budget=max_pieces, one_piece=checker is not None)
     rest = search.run(list(nodes))
     return index, collector.pieces, search.stats, rest, collector.unconfirmed
 
@@ -403,7 +399,8 @@ class _Run:
                         or (self.deadline is not None and time.time() > self._search_deadline())
                         or (serial_end is not None and time.time() > serial_end))
 
-            search = make_search(pb, collector.sink, should_stop, piece_budget=left)
+            search = make_search(pb, collector.sink, should_stop, piece_budget=left,
+                                 one_piece=self.state.checker is not None)
             try:
                 rest = search.run(nodes)  # stops only between nodes
             except RunAborted:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import as_matrix, as_vector, readonly
+from ..activations import PiecewiseLinear
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Polyhedron
 
@@ -53,14 +54,18 @@ class AffineSubspace:
 class LayerTarget:
     """The normalised target at layer ``layer`` (1-based).
 
-    ``activity`` is set for an activity after a ReLU layer; otherwise ``polyhedra`` is a
-    disjunction of ``(A, b, C, d)`` systems on ``h_layer`` (``A h <= b``, ``C h = d``).
+    ``activity`` is set for an activity after an elementwise activation (ReLU, LeakyReLU,
+    HardTanh, ...): ``force = (lo, hi, branch)`` then gives every unit's preimage interval
+    ``lo_i <= z_i <= hi_i`` of its pre-activation (a point where ``lo_i = hi_i``) and the branch
+    it forces. Otherwise ``polyhedra`` is a disjunction of ``(A, b, C, d)`` systems on
+    ``h_layer`` (``A h <= b``, ``C h = d``).
     """
 
     layer: int
     width: int
     activity: np.ndarray | None
     polyhedra: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
+    force: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def n_disjuncts(self) -> int:
@@ -84,6 +89,7 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
             raise InvalidInputError(
                 f"the activity has length {y.shape[0]}, but layer {k} has width {width}"
             )
+        act = lay.activation
         if lay.relu:
             neg = np.flatnonzero(y < 0)
             if neg.size:
@@ -91,7 +97,15 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
                     f"an activity after the ReLU of layer {k} must be non-negative, "
                     f"but y[{neg[0]}] = {float(y[neg[0]])}"
                 )
-            return LayerTarget(k, width, y, ())
+        if isinstance(act, PiecewiseLinear) and not act.is_identity:
+            # each unit's preimage {z : φ(z) = y_i}: one closed interval where φ is monotone
+            lo, hi, branch = np.empty(width), np.empty(width), np.empty(width, dtype=np.int8)
+            intervals = [act.preimage_interval(float(yi)) for yi in y]
+            if all(iv is not None for iv in intervals):
+                for i, iv in enumerate(intervals):
+                    lo[i], hi[i], branch[i] = iv  # type: ignore[misc]
+                return LayerTarget(k, width, y, (), (lo, hi, branch))
+            # otherwise (several pieces take the value, or none): h = y on every branch of the layer
         eye = np.eye(width)
         return LayerTarget(k, width, None, ((np.zeros((0, width)), np.zeros(0), eye, y.copy()),))
     if isinstance(target, AffineSubspace):
