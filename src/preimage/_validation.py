@@ -13,7 +13,8 @@ import numpy as np
 
 from .errors import InvalidInputError
 
-__all__ = ["as_float_array", "as_matrix", "as_vector", "as_points", "readonly", "describe"]
+__all__ = ["as_float_array", "as_matrix", "as_vector", "as_points", "readonly", "describe", "require_relu",
+           "require_relu_layers"]
 
 
 def describe(value: Any) -> str:
@@ -119,3 +120,31 @@ def as_points(name: str, value: Any, dim: int) -> tuple[np.ndarray, bool]:
     if not np.all(np.isfinite(array)):
         raise InvalidInputError(f"{name} must be finite, but it contains NaN or infinite values")
     return array, single
+
+
+def require_relu(activation: Any, what: str, where: str = "the layer") -> None:
+    """Refuse an activation other than the ReLU for an algorithm about ReLU layers (the
+    papers' one-layer geometry, cone geometry of convolutions): a clear
+    :class:`InvalidInputError` naming ``where`` and its activation. ``None`` means a ReLU."""
+    from .activations import ReLU
+
+    if activation is None or isinstance(activation, ReLU):
+        return
+    raise InvalidInputError(
+        f"{what} is defined for ReLU layers, y = relu(W x + b), but {where} has activation {activation!r}"
+    )
+
+
+def require_relu_layers(net: Any, what: str, upto: int | None = None, *, identity: bool = True) -> None:
+    """Refuse a network with a layer (among ``1..upto``, default all) whose activation is
+    neither a ReLU nor (``identity=True``) the identity, naming the first such layer."""
+    layers = net.layers if upto is None else net.layers[:upto]
+    for k, lay in enumerate(layers, start=1):
+        if lay.relu or (identity and not lay.has_activation):
+            continue
+        name = f" ({lay.name})" if lay.name else ""
+        allowed = "a ReLU or no activation" if identity else "a ReLU"
+        raise InvalidInputError(
+            f"{what} is defined for ReLU networks (every layer with {allowed}), but layer {k}{name} has "
+            f"activation {lay.activation!r}"
+        )

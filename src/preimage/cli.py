@@ -115,6 +115,11 @@ def _layer_arrays(args) -> tuple[np.ndarray, np.ndarray, str, Any]:
     return lay.dense_weight, lay.bias, f"layer {k} of {args.model}", net
 
 
+def _layer_activation(args, net):
+    """The activation of ``--layer`` of the model (``None``: ``--weights``, a ReLU layer)."""
+    return None if net is None else net.layers[args.layer - 1].activation
+
+
 def _activity(args, W: np.ndarray, b: np.ndarray, net) -> tuple[np.ndarray | None, np.ndarray | None]:
     """The activity ``y`` (given, or computed from ``--input``) and the layer input if known."""
     if getattr(args, "activity", None):
@@ -127,8 +132,14 @@ def _activity(args, W: np.ndarray, b: np.ndarray, net) -> tuple[np.ndarray | Non
             h = net.activations(x, layer=args.layer - 1)
         if h.shape[0] != W.shape[1]:
             raise InvalidInputError(f"--input gives a layer input of width {h.shape[0]}, the layer takes {W.shape[1]}")
-        return np.maximum(W @ h + b, 0.0), h
+        return _apply_activation(W, b, h, _layer_activation(args, net)), h
     return None, None
+
+
+def _apply_activation(W: np.ndarray, b: np.ndarray, h: np.ndarray, activation) -> np.ndarray:
+    """``φ(W h + b)`` (``activation=None``: a ReLU)."""
+    z = W @ h + b
+    return np.maximum(z, 0.0) if activation is None else activation.evaluate(z[None, :])[0]
 
 
 def _save(obj: Any, path: str | None) -> str | None:
@@ -142,6 +153,17 @@ def _save(obj: Any, path: str | None) -> str | None:
 
 
 # -- subcommands -------------------------------------------------------------------------------------
+def _activation_label(spec: dict) -> str:
+    """``ReLU``, ``none`` (the identity), or the activation's name and parameters."""
+    name = spec.get("name", "")
+    if name == "relu":
+        return "ReLU"
+    if name == "identity":
+        return "none"
+    args = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "name")
+    return f"{name}({args})" if args else name
+
+
 def cmd_info(args) -> int:
     net = _load_network(args.model)
     rows = net.summary()
@@ -159,21 +181,24 @@ def cmd_info(args) -> int:
     from rich.table import Table
 
     con = _console()
-    table = Table(title=f"{args.model}: {net.depth} affine layers, {net.num_relus} ReLUs")
-    for col in ("layer", "kind", "shape", "width", "ReLU", "nonzero weights", "source"):
+    units = "ReLUs" if all(lay.relu for lay in net.layers if lay.has_activation) else "units with an activation"
+    table = Table(title=f"{args.model}: {net.depth} affine layers, {net.num_relus} {units}")
+    for col in ("layer", "kind", "shape", "width", "activation", "nonzero weights", "source"):
         table.add_column(col)
     for r in rows:
         table.add_row(str(r["layer"]), r["kind"], str(tuple(r["shape"])), str(r["width"]),
-                      "" if r["layer"] == 0 else ("yes" if r["relu"] else "no"),
+                      "" if r["layer"] == 0 else _activation_label(r["activation"]),
                       "" if r["layer"] == 0 else str(r["nonzero_weights"]), r.get("source", "")[:60])
     con.print(table)
     return 0
 
 
 def cmd_dual_basis(args) -> int:
+    from ._validation import require_relu
     from .layer import dual_basis
 
     W, b, what, net = _layer_arrays(args)
+    require_relu(_layer_activation(args, net), "the dual basis of papers 000/002", what)
     y, _ = _activity(args, W, b, net)
     D = dual_basis(W, b, y)
     residual = float(np.abs(W @ D.vectors - np.eye(W.shape[0])).max(initial=0.0))
@@ -224,12 +249,13 @@ def cmd_layer_preimage(args) -> int:
         domain = "orthant" if prev_relu else None
     elif domain == "none":
         domain = None
-    P = layer_preimage(W, b, y, domain=domain)
+    activation = _layer_activation(args, net)
+    P = layer_preimage(W, b, y, domain=domain, activation=activation)
     empty = P.is_empty()
     point = None if empty else P.polyhedron.relative_interior_point()
     reproduces = None
     if point is not None:
-        reproduces = float(np.abs(np.maximum(W @ point + b, 0.0) - y).max(initial=0.0))
+        reproduces = float(np.abs(_apply_activation(W, b, point, activation) - y).max(initial=0.0))
     out = {
         "layer": what,
         "form": P.form,

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-from .._validation import as_vector
+from .._validation import as_vector, require_relu_layers
 from ..errors import AmbiguousGeometryError, InvalidInputError, SolverError
 from ..network import Network
 from ..polyhedra import AffineMap, Box, Piece, Polyhedron, solver
@@ -86,7 +86,8 @@ def local_preimage(net: Network, x, layer: int, domain=None) -> Piece:
                         (l < layer),  h_layer(x') = y}
 
     (after a ReLU, ``h = y`` means ``z_i = y_i`` where ``y_i > 0`` and ``z_i <= 0``
-    elsewhere). It is built directly from the pattern — no enumeration. The full preimage
+    elsewhere). It is built directly from the pattern — no enumeration. Layers ``1..layer``
+    must have a ReLU or no activation (other activations raise :class:`InvalidInputError`). The full preimage
     is the union of such pieces over all patterns that reach ``y``; this is the one holding
     ``x`` (``x`` lies in it up to rounding).
 
@@ -117,6 +118,7 @@ def local_preimage(net: Network, x, layer: int, domain=None) -> Piece:
     """
     net = _check_network(net)
     k = net._check_layer(layer, allow_input=False)
+    require_relu_layers(net, "local_preimage", k)
     n = net.input_dim
     x = as_vector("x", x, length=n)
     dom = resolve_domain(domain, n)
@@ -553,6 +555,8 @@ def class_mixing(
     if isinstance(max_pairs, bool) or not isinstance(max_pairs, (int, np.integer)) or max_pairs < 0:
         raise InvalidInputError(f"max_pairs must be a non-negative integer, got {max_pairs!r}")
     ks = list(range(1, net.depth + 1)) if layers is None else [net._check_layer(k, allow_input=False) for k in layers]
+    if (dims or distances) and ks:
+        require_relu_layers(net, "class_mixing's local preimages (dims=True or distances=True)", max(ks))
     dom = resolve_domain(domain, net.input_dim)
     if dom is not None and X.shape[0]:
         outside = np.flatnonzero(~np.asarray(dom.contains(X)))

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-from .._validation import as_vector
+from .._validation import as_vector, require_relu_layers
 from ..errors import AmbiguousGeometryError, InvalidInputError, SolverError
 from ..network import Network
 from ..polyhedra import Box, Polyhedron
@@ -232,6 +232,7 @@ def natural_preimage(
     """
     t0 = time.perf_counter()
     net, reg, k, x, dom, ref, D, shape = _prepare(net, x, layer, regulariser, reference, domain, image_shape)
+    require_relu_layers(net, "natural_preimage (it starts from the example's local piece)", k)
     y = net.activations(x, layer=k)
     local = local_preimage(net, x, k, dom)
     best_x = _solve_piece(PieceProgram(local.polyhedron, x), reg, ref, D)
@@ -309,6 +310,36 @@ class GradientInversion:
         }
 
 
+def _torch_activation(activation, n_in: int, torch) -> Callable:
+    """A layer's activation on a torch vector (differentiable almost everywhere): a continuous
+    piecewise-linear ``φ`` as ``s_0 z + c_0 + Σ_i (s_{i+1} − s_i) relu(z − t_i)``; MaxPool as
+    the largest entry of every window."""
+    from ..activations import MaxPool, PiecewiseLinear, ReLU
+
+    if activation.is_identity:
+        return lambda z: z
+    if isinstance(activation, ReLU):
+        return torch.relu
+    if isinstance(activation, PiecewiseLinear):
+        t = [float(v) for v in activation.breakpoints]
+        s = [float(v) for v in activation.slopes]
+        c0 = float(activation.intercepts[0])
+
+        def elementwise(z):
+            h = s[0] * z + c0
+            for i, ti in enumerate(t):
+                h = h + (s[i + 1] - s[i]) * torch.relu(z - ti)
+            return h
+
+        return elementwise
+    if isinstance(activation, MaxPool):
+        k = max(w.shape[0] for w in activation.windows)
+        idx = np.array([np.pad(w, (0, k - w.shape[0]), mode="edge") for w in activation.windows])
+        index = torch.as_tensor(idx, dtype=torch.long)  # padding repeats an entry of the window
+        return lambda z: z[index].max(dim=1).values
+    raise InvalidInputError(f"gradient_inversion cannot evaluate the activation {activation!r} in PyTorch")
+
+
 def gradient_inversion(
     net: Network,
     x,
@@ -346,7 +377,7 @@ def gradient_inversion(
     dt = torch.float64
     Ws = [torch.tensor(np.array(lay.dense_weight), dtype=dt) for lay in net.layers[:k]]
     bs = [torch.tensor(np.array(lay.bias), dtype=dt) for lay in net.layers[:k]]
-    relus = [lay.relu for lay in net.layers[:k]]
+    acts = [_torch_activation(lay.activation, lay.pre_dim, torch) for lay in net.layers[:k]]
     yt = torch.tensor(np.array(y), dtype=dt)
     scale = max(float(np.sum(y ** 2)), 1.0)
     reft = torch.tensor(np.array(ref), dtype=dt)
@@ -361,10 +392,8 @@ def gradient_inversion(
 
     def layer_value(v):
         h = v
-        for W, b, r in zip(Ws, bs, relus):
-            h = W @ h + b
-            if r:
-                h = torch.relu(h)
+        for W, b, act in zip(Ws, bs, acts):
+            h = act(W @ h + b)
         return h
 
     def reg_value(v):

@@ -67,7 +67,8 @@ def silence_dead_neurons(net: Network, tol: float | None = None) -> tuple[Networ
     ``w·h + b = 0`` is then absent instead of too close to call; the network's activities
     change by at most ``tol·(‖h‖₁ + 1)`` in such units. Tools that decide signs in exact
     float64 error bounds (``relucent``) refuse the original; the engine treats such a unit as
-    constant within ``VERTEX_SIGN`` either way, and counts the same regions on both.
+    constant within ``VERTEX_SIGN`` either way, and counts the same regions on both. Only
+    ReLU layers are touched (a unit of another activation is left as it is).
 
     >>> import numpy as np, preimage
     >>> net = preimage.Network.from_arrays([(np.array([[1.0, 0.0], [1e-34, 0.0]]), np.array([0.0, 1e-34]), True)])
@@ -88,15 +89,17 @@ def silence_dead_neurons(net: Network, tol: float | None = None) -> tuple[Networ
         W2, b2 = np.array(W), np.array(lay.bias)
         W2[rows] = 0.0
         b2[rows] = -1.0
-        layers.append(AffineLayer(W2, b2, lay.relu, name=lay.name, in_shape=lay.in_shape, out_shape=lay.out_shape))
+        layers.append(AffineLayer(W2, b2, name=lay.name, in_shape=lay.in_shape, out_shape=lay.out_shape,
+                                  pre_shape=lay.pre_shape, activation=lay.activation))
     if dead:
         log.info("silenced %d numerically dead units: %s", len(dead), dead[:10])
     return Network(layers, net.input_shape, net.name), dead
 
 
 def pattern_offsets(net: Network) -> np.ndarray:
-    """``offsets[k]`` = number of ReLU units in layers ``1..k`` (the pattern prefix length)."""
-    widths = [lay.out_dim if lay.relu else 0 for lay in net.layers]
+    """``offsets[k]`` = number of units with an activation (ReLU or another one) in layers
+    ``1..k`` (the pattern prefix length)."""
+    widths = [lay.out_dim if lay.has_activation else 0 for lay in net.layers]
     return np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
 
 
@@ -106,12 +109,12 @@ def count_by_layer(result: PreimageResult, net: Network, layers: Sequence[int]) 
     off = pattern_offsets(net)
     if not len(result.set):
         return {int(k): 0 for k in layers}
-    P = np.array([p.pattern for p in result.set], dtype=bool)
+    P = np.array([p.pattern for p in result.set])  # booleans, or int8 branch indices
     out = {}
     for k in layers:
         m = int(off[k])
         if m > P.shape[1]:
-            raise InvalidInputError(f"the enumeration covers {P.shape[1]} ReLUs, layer {k} needs {m}")
+            raise InvalidInputError(f"the enumeration covers {P.shape[1]} units, layer {k} needs {m}")
         out[int(k)] = int(np.unique(P[:, :m], axis=0).shape[0]) if m else 1
     return out
 
@@ -226,7 +229,7 @@ def region_counts(
     models : one network, a list, or ``{name: network}`` (all with the data's input width).
     X : the examples ``(n, input_dim)``; slices go through random triples of them (seeded
         by ``seed``; the same triples for every model).
-    layers : the layers to count (default: every layer with a ReLU); a mapping per model name.
+    layers : the layers to count (default: every layer with an activation); a mapping per model name.
     margin : the slice covers ``t`` in ``[−margin, 1 + margin]²``.
     time_limit : per slice; a slice that runs out is marked incomplete (its counts are lower
         bounds).
@@ -267,7 +270,7 @@ def region_counts(
     for name, net in named.items():
         ks = layers.get(name) if isinstance(layers, Mapping) else layers
         if ks is None:
-            ks = [k for k, lay in enumerate(net.layers, start=1) if lay.relu] or [net.depth]
+            ks = [k for k, lay in enumerate(net.layers, start=1) if lay.has_activation] or [net.depth]
         per_layers[name] = tuple(net._check_layer(k, allow_input=False) for k in ks)
     counts, seconds, complete = {}, {}, {}
     for name, net in named.items():

@@ -155,7 +155,10 @@ def _model_report(args: argparse.Namespace) -> dict[str, Any]:
                                  "out_shape": list(info.out_shape), "kernel_shape": list(info.kernel.shape)}
         nd = info.spatial_dims
         spatial = tuple(info.in_shape[1:])
-        if nd not in (1, 2):
+        if lay.has_activation and not lay.relu:
+            entry["skipped"] = (f"activation {lay.activation!r}: the cone geometry is that of ReLU layers, "
+                                f"relu(W x + b)")
+        elif nd not in (1, 2):
             entry["skipped"] = f"{nd}-D convolution: circulant layers cover 1-D signals and 2-D images"
         elif any(s != 1 for s in info.stride):
             entry["skipped"] = f"stride {info.stride}: the circulant model assumes stride 1 (no subsampling)"

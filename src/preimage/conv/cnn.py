@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import readonly
+from .._validation import readonly, require_relu_layers
 from ..errors import InvalidInputError
 from ..polyhedra import Polyhedron
 
@@ -39,7 +39,8 @@ class LayerActivityPreimage:
     ----------
     layer : ``k`` (1-based).
     width : the layer's width.
-    relu : whether the layer has a ReLU (else the activity is a linear output, e.g. logits).
+    relu : whether the layer has a ReLU (else it has no activation: the activity is a linear
+        output, e.g. logits; other activations are refused, the local preimage being about ReLU layers).
     activity : ``h_k(x)`` (read-only).
     nonzero : its number of non-zero entries.
     result : the engine's :class:`~preimage.PreimageResult` (pieces found, ``complete``,
@@ -176,6 +177,7 @@ def activity_preimages_by_layer(
 
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
+    require_relu_layers(net, "activity_preimages_by_layer (local preimages of ReLU layers)")
     t_all = time.perf_counter()
     X, _ = net._inputs(x)
     if X.shape[0] != 1:

@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import tolerances
 from .._rank import decide_rank, null_space
-from .._validation import readonly
+from .._validation import readonly, require_relu_layers
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from ..polyhedra import Box, Polyhedron
 
@@ -276,6 +276,7 @@ def local_preimage_piece(net, x, layer: int, *, domain=None) -> Polyhedron:
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
     k = net._check_layer(layer, allow_input=False)
+    require_relu_layers(net, "local_preimage_piece", k)
     X, _ = net._inputs(x)
     if X.shape[0] != 1:
         raise InvalidInputError(f"x must be one example, got {X.shape[0]}")
@@ -345,6 +346,7 @@ def contraction_profile(net, X, *, domain=None, tol: float | None = None) -> Con
 
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
+    require_relu_layers(net, "contraction_profile (coordinate subspaces and local preimages of ReLU layers)")
     t0 = time.perf_counter()
     Xs, _ = net._inputs(X)
     N, n = Xs.shape

@@ -1,5 +1,10 @@
 """Hyperplanes and the dual basis of one layer ``y = relu(W x + b)`` (both papers, §2–3).
 
+This is the geometry of a ReLU layer: :func:`dual_basis` takes the layer's ``activation``
+(default: a ReLU) and refuses any other one with :class:`~preimage.errors.InvalidInputError`
+(its apex solves the ReLU's equations ``w_j·x + b_j = y_j`` / ``= 0``). The exact one-layer
+preimage for other elementwise activations is :func:`preimage.layer_preimage`'s.
+
 The hyperplane of node ``i`` is ``Π_i = {x : w_i·x + b_i = 0}``. For ``W`` of full row
 rank the dual basis vectors ``e_i`` satisfy ``w_j·e_i = δ_ij``: ``e_i`` runs along the
 intersection of all hyperplanes but ``Π_i`` (paper 002 §2, paper 000 eq. 10). For square
@@ -15,7 +20,7 @@ import numpy as np
 
 from .. import tolerances
 from .._rank import _decide
-from .._validation import as_matrix, as_vector, readonly
+from .._validation import as_matrix, as_vector, readonly, require_relu
 from ..errors import InvalidInputError
 
 __all__ = ["Hyperplanes", "DualBasis", "hyperplanes", "dual_basis", "check_activity", "rank_decision"]
@@ -149,7 +154,7 @@ def _dual_vectors(W: np.ndarray) -> tuple[np.ndarray, np.ndarray] | RankDecision
     return E, N  # type: ignore[return-value]
 
 
-def dual_basis(W, b, y=None) -> DualBasis:
+def dual_basis(W, b, y=None, *, activation=None) -> DualBasis:
     """The dual basis ``e_i`` (``w_j·e_i = δ_ij``) and apex ``x*`` of the layer ``relu(W x + b)``.
 
     Parameters
@@ -158,11 +163,15 @@ def dual_basis(W, b, y=None) -> DualBasis:
     b : (m,) bias.
     y : (m,) optional activity (non-negative). With ``y`` the apex solves
         ``w_j·x + b_j = y_j`` for ``y_j > 0`` and ``w_i·x + b_i = 0`` for ``y_i = 0``.
+    activation : the layer's :class:`~preimage.activations.Activation` (e.g.
+        ``net.layers[k].activation``); ``None`` or a ReLU. The dual basis of the papers is
+        that of a ReLU layer: any other activation raises :class:`InvalidInputError`.
 
     Raises
     ------
     InvalidInputError : ``W`` has more rows than columns, or is rank-deficient (no dual basis
-        exists; :func:`~preimage.layer_preimage` still returns the exact set).
+        exists; :func:`~preimage.layer_preimage` still returns the exact set); or
+        ``activation`` is not a ReLU.
     AmbiguousGeometryError : ``W`` is so nearly singular that its rank is too close to call.
 
     Examples
@@ -173,6 +182,7 @@ def dual_basis(W, b, y=None) -> DualBasis:
     >>> D.apex.tolist()          # the common point of both hyperplanes
     [-1.0, 1.0]
     """
+    require_relu(activation, "the dual basis of papers 000/002", "this layer")
     W = as_matrix("W", W)
     m, n = W.shape
     b = as_vector("b", b, length=m)

@@ -1,4 +1,5 @@
-"""Networks of affine layers with ReLUs, and importers (arrays, PyTorch, ONNX)."""
+"""Networks of affine layers with piecewise-linear activations (ReLU, LeakyReLU, HardTanh,
+MaxPool, ...), and importers (arrays, PyTorch, ONNX)."""
 
 from __future__ import annotations
 

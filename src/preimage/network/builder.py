@@ -2,9 +2,12 @@
 
 Importers (PyTorch, ONNX) walk a model and describe every tensor that depends on the
 input as a :class:`LinearExpr`: an affine function ``M h + c`` of the output ``h`` of the
-last ReLU layer (or of the input). Linear operations compose into the expression; a ReLU
-closes a layer. Consecutive affine operations are therefore fused automatically
-(``MatMul`` + ``Add``, ``Conv`` + ``BatchNormalization``, ...).
+last layer closed (or of the input). Linear operations compose into the expression; an
+activation (ReLU, LeakyReLU, HardTanh, MaxPool, ...: :mod:`preimage.activations`) closes a
+layer and becomes that layer's activation. Consecutive affine operations are therefore fused
+automatically (``MatMul`` + ``Add``, ``Conv`` + ``BatchNormalization``, ...); an activation
+with no affine operation before it (two activations in a row, or one on the input) gets an
+identity affine layer (``W = I``, ``b = 0``), so the chain stays affine → activation.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
+from ..activations import Activation, Identity, ReLU
 from ..errors import ImportMismatchError, InvalidInputError, UnsupportedLayerError
 from .convolution import ConvInfo
 from .network import AffineLayer, Network
@@ -83,7 +87,7 @@ class ChainBuilder:
     def _check_base(self, expr: LinearExpr, what: str) -> None:
         if expr.base != len(self.layers):
             raise UnsupportedLayerError(
-                f"{what} uses a tensor computed before the most recent ReLU layer (a skip or "
+                f"{what} uses a tensor computed before the most recent activation layer (a skip or "
                 f"residual connection); only chains of layers are supported"
             )
 
@@ -133,14 +137,22 @@ class ChainBuilder:
 
     def relu(self, expr: LinearExpr, name: str) -> LinearExpr:
         """Close a layer: ``h = relu(expr)``."""
-        self._check_base(expr, name)
-        if expr.M is None and not np.any(expr.c):
-            if self.layers and self.layers[-1].relu and expr.base == len(self.layers):
-                return replace(expr, ops=expr.ops + (name,))  # relu(relu(x)) = relu(x)
-        self._close(expr, relu=True, name=name)
-        return LinearExpr(len(self.layers), expr.shape, None, np.zeros(expr.size))
+        return self.activate(expr, ReLU(), name)
 
-    def _close(self, expr: LinearExpr, relu: bool, name: str) -> None:
+    def activate(self, expr: LinearExpr, activation: Activation, name: str) -> LinearExpr:
+        """Close a layer: ``h = activation(expr)`` (an identity affine layer when ``expr`` is
+        the output of the previous layer as it is, or the input)."""
+        self._check_base(expr, name)
+        if activation.is_identity:
+            return replace(expr, ops=expr.ops + (name,))
+        fresh = expr.M is None and not np.any(expr.c)
+        if fresh and self.layers and expr.base == len(self.layers) and isinstance(activation, ReLU) \
+                and self.layers[-1].relu:
+            return replace(expr, ops=expr.ops + (name,))  # relu(relu(x)) = relu(x)
+        layer = self._close(expr, activation, name=name)
+        return LinearExpr(len(self.layers), layer.out_shape, None, np.zeros(layer.out_dim))
+
+    def _close(self, expr: LinearExpr, activation: Activation, name: str) -> AffineLayer:
         W = expr.M
         if W is None:
             import scipy.sparse as sp
@@ -148,14 +160,18 @@ class ChainBuilder:
             W = sp.eye_array(expr.size, format="csr")
         in_shape = self.input_shape if expr.base == 0 else self.layers[expr.base - 1].out_shape
         ops = " + ".join(expr.ops + (name,)) if name else " + ".join(expr.ops)
-        self.layers.append(AffineLayer(W, expr.c, relu, name=ops, conv=expr.conv,
-                                       in_shape=in_shape, out_shape=expr.shape))
+        pre_shape = tuple(expr.shape) or (expr.size,)
+        out_shape = activation.out_shape(pre_shape)
+        layer = AffineLayer(W, expr.c, name=ops, conv=expr.conv, in_shape=in_shape, out_shape=out_shape,
+                            pre_shape=pre_shape, activation=activation)
+        self.layers.append(layer)
+        return layer
 
     def finish(self, expr: LinearExpr, name: str = "") -> Network:
         """The network whose output is ``expr``."""
         self._check_base(expr, "the output")
         if not (expr.M is None and not np.any(expr.c) and self.layers):
-            self._close(expr, relu=False, name="")
+            self._close(expr, Identity(), name="")
         return Network(self.layers, self.input_shape, name)
 
 

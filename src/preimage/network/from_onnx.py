@@ -1,9 +1,17 @@
 """Import ONNX models as :class:`~preimage.network.Network`.
 
 Supported operations: Gemm (``transA``/``transB``, ``alpha``, ``beta``), MatMul, Add, Sub,
-Mul and Div by constants, Relu, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Conv,
+Mul and Div by constants, Flatten, Reshape, Transpose, Squeeze, Unsqueeze, Conv,
 BatchNormalization, AveragePool, Identity, Constant, Dropout (inference), and constant
 folding of Cast/Concat/Shape-free arithmetic. The batch dimension may be symbolic.
+
+Activations (:mod:`preimage.activations`): Relu, LeakyRelu (``alpha``), PRelu with a
+constant slope that is one number (a LeakyReLU; a slope differing between channels is
+refused), Clip with constant bounds (both: a HardTanh, e.g. ReLU6; ``Clip(0, ∞)``: a ReLU;
+one of them: a piecewise-linear unit with one breakpoint), and MaxPool (1-D and 2-D; symmetric
+``pads``, no dilation, ``ceil_mode=0``, ``storage_order=0``, no ``Indices`` output). An
+activation after affine operations becomes their layer's activation; one with no affine
+operation before it gets an identity affine layer.
 
 Every import ends by comparing the converted network with the original model run in
 onnxruntime on random inputs; a disagreement raises :class:`~preimage.errors.ImportMismatchError`.
@@ -20,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ..activations import HardTanh, LeakyReLU, MaxPool, PiecewiseLinear, ReLU
 from ..errors import ImportMismatchError, InvalidInputError, UnsupportedLayerError
 from .builder import ChainBuilder, LinearExpr, compare_with_reference
 from .convolution import avgpool_matrix, conv_matrix
@@ -30,9 +39,9 @@ __all__ = ["load_onnx", "SUPPORTED_OPS"]
 log = logging.getLogger(__name__)
 
 SUPPORTED_OPS = (
-    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "Flatten", "Reshape", "Transpose",
-    "Squeeze", "Unsqueeze", "Conv", "BatchNormalization", "AveragePool", "Identity",
-    "Constant", "Dropout", "Cast",
+    "Gemm", "MatMul", "Add", "Sub", "Mul", "Div", "Relu", "LeakyRelu", "PRelu", "Clip", "MaxPool",
+    "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "Conv", "BatchNormalization",
+    "AveragePool", "Identity", "Constant", "Dropout", "Cast",
 )
 
 
@@ -194,6 +203,18 @@ def _convert(node, label: str, values: dict, builder: ChainBuilder) -> list:
     if op == "Relu":
         d = ins[0]
         return [_Data(builder.relu(d.expr, label), d.rank, d.batch_axis)]
+    if op == "LeakyRelu":
+        d = ins[0]
+        return [_activate(d, LeakyReLU(float(a.get("alpha", 0.01))), label, builder)]
+    if op == "PRelu":
+        return [_prelu(ins, label, builder)]
+    if op == "Clip":
+        return [_clip(ins, a, label, builder)]
+    if op == "MaxPool":
+        if len(node.output) > 1 and node.output[1]:
+            raise UnsupportedLayerError(f"{label}: MaxPool with an Indices output (only the pooled values are "
+                                        f"supported)")
+        return [_maxpool(ins[0], a, label, builder)]
     if op in ("Add", "Sub"):
         x, y = ins
         if isinstance(x, _Data) and isinstance(y, _Data):
@@ -496,6 +517,97 @@ def _avgpool(X: _Data, a: dict, label: str, builder: ChainBuilder) -> _Data:
     W, out_shape = avgpool_matrix(X.expr.shape, k, stride=stride, padding=pads,
                                   count_include_pad=bool(a.get("count_include_pad", 0)))
     return _Data(builder.linear(X.expr, W, None, out_shape, label), X.rank, 0)
+
+
+def _activate(d: _Data, activation, label: str, builder: ChainBuilder) -> _Data:
+    """``activation(d)``: closes the layer (the activation acts on the per-sample tensor, so the
+    batch axis must be first for one that is laid out on a shape, as MaxPool)."""
+    return _Data(builder.activate(d.expr, activation, label), d.rank, d.batch_axis)
+
+
+def _prelu(ins: list, label: str, builder: ChainBuilder) -> _Data:
+    d, slope = ins[0], ins[1]
+    if isinstance(slope, _Data):
+        raise UnsupportedLayerError(f"{label}: PRelu with an input-dependent slope is not piecewise linear")
+    s = np.asarray(slope, dtype=np.float64)
+    if s.size == 0:
+        raise InvalidInputError(f"{label}: PRelu with an empty slope")
+    if not np.all(s == s.reshape(-1)[0]):
+        raise UnsupportedLayerError(
+            f"{label}: PRelu with a slope that differs between channels (shape {s.shape}, values from "
+            f"{s.min():.6g} to {s.max():.6g}); only one slope shared by every unit (a LeakyReLU) is supported")
+    _per_sample_const(s, d, label)  # the slope must broadcast to the tensor
+    return _activate(d, LeakyReLU(float(s.reshape(-1)[0])), label, builder)
+
+
+#: Clip's attribute defaults (opset < 11) are float32's extremes: bounds this large are no bounds
+_NO_BOUND = float(np.finfo(np.float32).max)
+
+
+def _clip_bound(value, default: float, label: str, which: str) -> float:
+    if value is None:
+        return default
+    if isinstance(value, _Data):
+        raise UnsupportedLayerError(f"{label}: Clip with an input-dependent {which}")
+    v = np.asarray(value, dtype=np.float64)
+    if v.size != 1:
+        raise UnsupportedLayerError(f"{label}: Clip with a {which} of shape {v.shape} (ONNX needs a scalar)")
+    x = float(v.reshape(-1)[0])
+    if np.isnan(x):
+        raise InvalidInputError(f"{label}: Clip with a NaN {which}")
+    return x
+
+
+def _clip(ins: list, a: dict, label: str, builder: ChainBuilder) -> _Data:
+    d = ins[0]
+    lo = _clip_bound(ins[1] if len(ins) > 1 else a.get("min"), -np.inf, label, "min")
+    hi = _clip_bound(ins[2] if len(ins) > 2 else a.get("max"), np.inf, label, "max")
+    lo = -np.inf if lo <= -_NO_BOUND else lo
+    hi = np.inf if hi >= _NO_BOUND else hi
+    if lo >= hi:  # ONNX: min > max sets every value to max (and min = max to that value)
+        return _Data(builder.scale_shift(d.expr, 0.0, hi, label), d.rank, d.batch_axis)
+    if np.isfinite(lo) and np.isfinite(hi):
+        act = HardTanh(lo, hi)
+    elif np.isfinite(lo):
+        act = ReLU() if lo == 0.0 else PiecewiseLinear([lo], [0.0, 1.0], [lo, 0.0])
+    elif np.isfinite(hi):
+        act = PiecewiseLinear([hi], [1.0, 0.0], [0.0, hi])
+    else:
+        return _Data(builder.reshape(d.expr, d.expr.shape, label), d.rank, d.batch_axis)  # no bounds: identity
+    return _activate(d, act, label, builder)
+
+
+def _maxpool(X: _Data, a: dict, label: str, builder: ChainBuilder) -> _Data:
+    if X.batch_axis != 0:
+        raise UnsupportedLayerError(f"{label}: MaxPool on a tensor whose batch axis is not first")
+    k = [int(v) for v in a["kernel_shape"]]
+    nd = len(k)
+    if nd not in (1, 2) or len(X.expr.shape) != nd + 1:
+        raise UnsupportedLayerError(f"{label}: MaxPool with a {nd}-D kernel on a tensor of shape "
+                                    f"{X.full_shape()}; 1-D (N, C, L) and 2-D (N, C, H, W) pooling are supported")
+    for key, want in (("ceil_mode", 0), ("storage_order", 0)):
+        if int(a.get(key, want)) != want:
+            raise UnsupportedLayerError(f"{label}: MaxPool with {key}={a[key]} (only {key}={want} is supported)")
+    dil = [int(v) for v in a.get("dilations", [1] * nd)]
+    if any(v != 1 for v in dil):
+        raise UnsupportedLayerError(f"{label}: MaxPool with dilations {dil} (only dilation 1 is supported)")
+    stride = [int(v) for v in a.get("strides", [1] * nd)]
+    auto = a.get("auto_pad", b"NOTSET")
+    auto = auto.decode() if isinstance(auto, bytes) else auto
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pads = _same_padding(X.expr.shape[1:], k, stride, dil, auto == "SAME_UPPER")
+    elif auto == "VALID":
+        pads = [0] * (2 * nd)
+    else:
+        pads = [int(v) for v in a.get("pads", [0] * (2 * nd))]
+    if pads[:nd] != pads[nd:]:
+        raise UnsupportedLayerError(f"{label}: MaxPool with asymmetric pads {pads} (begin {pads[:nd]}, end "
+                                    f"{pads[nd:]}); only equal padding at both ends of an axis is supported")
+    try:
+        pool = MaxPool(X.expr.shape, kernel=k, stride=stride, padding=pads[:nd])
+    except InvalidInputError as exc:
+        raise UnsupportedLayerError(f"{label}: {exc}") from exc
+    return _activate(X, pool, label, builder)
 
 
 def _check_against_onnxruntime(model, input_name: str, dims, net: Network, out: _Data,

@@ -1,8 +1,13 @@
 """Import PyTorch ``nn.Sequential`` models as :class:`~preimage.network.Network`.
 
-Supported modules: Linear, Conv1d, Conv2d, ReLU, Flatten, BatchNorm1d, BatchNorm2d
-(eval), AvgPool1d, AvgPool2d, Identity, Dropout (eval), and nested ``nn.Sequential``.
-The result is checked against the module's own forward pass on random inputs.
+Supported modules: Linear, Conv1d, Conv2d, Flatten, BatchNorm1d, BatchNorm2d (eval),
+AvgPool1d, AvgPool2d, Identity, Dropout (eval), and nested ``nn.Sequential``; activations
+(:mod:`preimage.activations`): ReLU, LeakyReLU, PReLU with one slope, Hardtanh, ReLU6,
+MaxPool1d and MaxPool2d (dilation 1, ``ceil_mode=False``, no indices). An activation after
+affine modules becomes their layer's activation; one with no affine module before it (two
+activations in a row, or one on the input) gets an identity affine layer. Only modules are
+converted (the walk does not trace functional calls such as ``F.relu`` inside a custom
+``forward``). The result is checked against the module's own forward pass on random inputs.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..activations import HardTanh, LeakyReLU, MaxPool
 from ..errors import InvalidInputError, UnsupportedLayerError
 from .builder import ChainBuilder, LinearExpr, compare_with_reference
 from .convolution import avgpool_matrix, check_supported_padding_mode, conv_matrix
@@ -23,8 +29,8 @@ __all__ = ["from_torch", "SUPPORTED_MODULES"]
 log = logging.getLogger(__name__)
 
 SUPPORTED_MODULES = (
-    "Linear", "Conv1d", "Conv2d", "ReLU", "Flatten", "BatchNorm1d", "BatchNorm2d",
-    "AvgPool1d", "AvgPool2d", "Identity", "Dropout", "Sequential",
+    "Linear", "Conv1d", "Conv2d", "ReLU", "LeakyReLU", "PReLU", "Hardtanh", "ReLU6", "MaxPool1d", "MaxPool2d",
+    "Flatten", "BatchNorm1d", "BatchNorm2d", "AvgPool1d", "AvgPool2d", "Identity", "Dropout", "Sequential",
 )
 
 
@@ -90,6 +96,23 @@ def _convert(label: str, mod: Any, expr: LinearExpr, builder: ChainBuilder, nn) 
         return expr
     if isinstance(mod, nn.ReLU):
         return builder.relu(expr, f"{label} (ReLU)")
+    if isinstance(mod, nn.LeakyReLU):
+        return builder.activate(expr, LeakyReLU(float(mod.negative_slope)), f"{label} (LeakyReLU)")
+    if isinstance(mod, nn.PReLU):
+        slope = _np(mod.weight).reshape(-1)
+        if not np.all(slope == slope[0]):
+            raise UnsupportedLayerError(
+                f"module {label!r} (PReLU) has {slope.size} different slopes (from {slope.min():.6g} to "
+                f"{slope.max():.6g}); only one slope shared by every unit (a LeakyReLU) is supported")
+        return builder.activate(expr, LeakyReLU(float(slope[0])), f"{label} (PReLU)")
+    if isinstance(mod, nn.Hardtanh):  # ReLU6 is a Hardtanh(0, 6)
+        try:
+            act = HardTanh(float(mod.min_val), float(mod.max_val))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"module {label!r} ({kind}): {exc}") from exc
+        return builder.activate(expr, act, f"{label} ({kind})")
+    if isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d)):
+        return builder.activate(expr, _maxpool(label, kind, mod, expr, nn), f"{label} ({kind})")
     if isinstance(mod, nn.Flatten):
         if mod.start_dim not in (1, -len(expr.shape) - 1) or mod.end_dim != -1:
             raise UnsupportedLayerError(
@@ -156,3 +179,23 @@ def _convert(label: str, mod: Any, expr: LinearExpr, builder: ChainBuilder, nn) 
     raise UnsupportedLayerError(
         f"module {label!r} of type {kind} is not supported (supported: {', '.join(SUPPORTED_MODULES)})"
     )
+
+
+def _maxpool(label: str, kind: str, mod: Any, expr: LinearExpr, nn) -> MaxPool:
+    nd = 1 if isinstance(mod, nn.MaxPool1d) else 2
+    if len(expr.shape) != nd + 1:
+        raise InvalidInputError(
+            f"module {label!r} ({kind}) expects inputs of shape (C, {'L' if nd == 1 else 'H, W'}), but the tensor "
+            f"reaching it has shape {expr.shape}")
+    if mod.ceil_mode:
+        raise UnsupportedLayerError(f"module {label!r} ({kind}) with ceil_mode=True (only floor rounding is supported)")
+    if mod.return_indices:
+        raise UnsupportedLayerError(f"module {label!r} ({kind}) with return_indices=True")
+    dil = (mod.dilation,) * nd if isinstance(mod.dilation, int) else tuple(mod.dilation)
+    if any(int(v) != 1 for v in dil):
+        raise UnsupportedLayerError(f"module {label!r} ({kind}) with dilation {mod.dilation} "
+                                    f"(only dilation 1 is supported)")
+    try:
+        return MaxPool(expr.shape, kernel=mod.kernel_size, stride=mod.stride or None, padding=mod.padding)
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"module {label!r} ({kind}): {exc}") from exc

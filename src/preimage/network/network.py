@@ -87,6 +87,14 @@ class AffineLayer:
         n_pre = int(W.shape[0])
         n_out = activation.out_dim(n_pre)  # checks the activation fits the rows
         pre = tuple(pre_shape) if pre_shape else (tuple(out_shape) if out_shape and n_out == n_pre else (n_pre,))
+        fixed = getattr(activation, "in_shape", None)  # an activation laid out on a shape (MaxPool)
+        if fixed is not None:
+            if not pre_shape:
+                pre = tuple(fixed)
+            elif tuple(pre) != tuple(fixed):
+                raise InvalidInputError(
+                    f"layer{' ' + repr(name) if name else ''}: its {activation!r} takes pre-activations of shape "
+                    f"{tuple(fixed)}, but the layer's pre-activation has shape {tuple(pre)}")
         if out_shape:
             out = tuple(out_shape)
         elif n_out == n_pre:

@@ -34,8 +34,8 @@ def node_colour(i: int) -> str:
 def pattern_colours(patterns, cmap: str = "tab20") -> list:
     """One colour per activation pattern, the same pattern always getting the same colour.
 
-    The pattern's bits are hashed (Knuth's multiplicative hash, deterministic across runs)
-    onto the colours of ``cmap``.
+    The pattern's bits (a boolean pattern) or branch indices (an ``int8`` one) are hashed
+    (Knuth's multiplicative hash, deterministic across runs) onto the colours of ``cmap``.
     """
     from .._optional import require
 
@@ -45,9 +45,11 @@ def pattern_colours(patterns, cmap: str = "tab20") -> list:
     n = getattr(cm, "N", 256)
     out = []
     for p in patterns:
-        bits = np.asarray(p, dtype=bool).ravel()
+        arr = np.asarray(p)
+        bits = arr.astype(bool).ravel()
+        data = np.packbits(bits) if arr.dtype == np.bool_ else arr.astype(np.uint8).ravel()
         key = 0
-        for byte in np.packbits(bits).tolist():
+        for byte in data.tolist():
             key = (key * 257 + byte + 1) % (1 << 32)
         key = (key * 2654435761 + bits.size) % (1 << 32)
         out.append(cm((key % n) / max(n - 1, 1)) if n > 1 else cm(0.5))

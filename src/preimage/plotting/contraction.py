@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .. import tolerances
-from .._validation import readonly
+from .._validation import readonly, require_relu_layers
 from ..errors import InvalidInputError
 from . import _style
 from ._shapes import shape_of
@@ -168,6 +168,7 @@ def contraction_flow(net, domain, *, time_limit: float | None = None) -> Contrac
 
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
+    require_relu_layers(net, "contraction_flow (boundaries where a pre-activation is zero, nesting radii)")
     if net.input_dim != 2:
         raise InvalidInputError(f"contraction flows are drawn for 2-input networks, got {net.input_dim} inputs")
     if not isinstance(domain, Box) or domain.dim != 2:

@@ -224,6 +224,15 @@ def _clean(A: np.ndarray) -> list:
     return np.round(np.asarray(A, dtype=np.float64), 12).tolist()
 
 
+def _pattern_text(pattern: np.ndarray) -> str:
+    """``"0110…"``: one character per unit (its branch; ``1`` = active for a boolean pattern),
+    or the branch indices joined by dots when one of them has two digits."""
+    values = np.asarray(pattern).astype(int).tolist()
+    if any(v > 9 for v in values):
+        return ".".join(str(v) for v in values)
+    return "".join(str(v) for v in values)
+
+
 def explorer_data(result: Any, *, view=None, variable: str = "x") -> dict:
     """What the explorer page embeds, as a JSON-ready dictionary.
 
@@ -231,7 +240,9 @@ def explorer_data(result: Any, *, view=None, variable: str = "x") -> dict:
     each piece: ``index``, ``dim`` (``-1`` for an empty piece, which is not drawn), ``kind``,
     ``polygons`` (what is drawn: one point, a segment's two end points, a polygon, or a
     polytope's faces, each ordered around its boundary), ``anchor`` (a point of the piece),
-    ``pattern`` (``"0110…"``, ``1`` = active ReLU, or ``None``), ``map`` (``{"M", "c", "text"}`` or
+    ``pattern`` (``"0110…"``: the branch of every unit, ``1`` = active ReLU; branch indices
+    above 9 are separated by dots; or ``None``), ``binary`` (whether the pattern is boolean),
+    ``map`` (``{"M", "c", "text"}`` or
     ``None``) and ``color``. ``view`` (a :class:`~preimage.Box`) cuts unbounded pieces.
     """
     from ._shapes import shape_of
@@ -285,7 +296,8 @@ def explorer_data(result: Any, *, view=None, variable: str = "x") -> dict:
             "kind": s.kind,
             "polygons": [_clean(poly) for poly in s.polygons],
             "anchor": None if s.is_empty else _clean(s.vertices.mean(axis=0)),
-            "pattern": None if p.pattern is None else "".join("1" if b else "0" for b in p.pattern.tolist()),
+            "pattern": None if p.pattern is None else _pattern_text(p.pattern),
+            "binary": p.pattern is None or p.pattern.dtype == np.bool_,
             "map": None if amap is None else {"M": _clean(amap.M), "c": _clean(amap.c),
                                               "text": _map_lines(amap.M, amap.c, variable)},
             "color": colours[i],
@@ -555,9 +567,11 @@ _JS = r"""
     var pc = pieces[i], h = "<b>piece #" + i + "</b> &middot; dimension " + pc.dim +
       " (" + (KIND[pc.dim] || "empty") + ")<br>";
     if (pc.pattern !== null) {
-      var on = pc.pattern.split("").filter(function (c) { return c === "1"; }).length;
-      h += "pattern <code class=\"pattern\">" + pc.pattern + "</code> <span>(" + on + " of " +
-        pc.pattern.length + " ReLUs active)</span><br>";
+      if (pc.binary) {
+        var on = pc.pattern.split("").filter(function (c) { return c === "1"; }).length;
+        h += "pattern <code class=\"pattern\">" + pc.pattern + "</code> <span>(" + on + " of " +
+          pc.pattern.length + " units active)</span><br>";
+      } else h += "pattern <code class=\"pattern\">" + pc.pattern + "</code> <span>(the branch of every unit)</span><br>";
     } else h += "no activation pattern stored<br>";
     if (pc.map !== null) h += "affine map on the piece:<div class=\"map\">" + esc(pc.map.text.join("\n")) + "</div>";
     else h += "no affine map stored<br>";

@@ -7,7 +7,9 @@ The formats are documented in ``docs/formats.md``. In short, an ``.npz`` file ho
 * ``ambient_dim`` — ``n``;
 * for a set: ``A`` (stacked rows of every piece), ``b``, ``A_offsets`` (piece ``i`` owns rows
   ``A_offsets[i]:A_offsets[i+1]``), likewise ``C``, ``d``, ``C_offsets``; optionally
-  ``patterns`` (``uint8``, one row per piece, ``-1``-padded: absent) and ``M``/``c``/``M_offsets``
+  ``patterns`` (one row per piece: ``uint8`` 0/1 for boolean patterns, padded with ``255``;
+  ``int8`` branch indices, padded with ``-1``; ``pattern_lengths`` gives each row's length, ``-1``:
+  absent) and ``M``/``c``/``M_offsets``
   for the affine maps (a piece without a map has an empty block);
 * for a polyhedron: ``A``, ``b``, ``C``, ``d``; for a box: ``lo``, ``hi``.
 
@@ -28,7 +30,7 @@ from .box import Box
 from .polyhedral_set import AffineMap, Piece, PolyhedralSet
 from .polyhedron import Polyhedron
 
-__all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays", "concat_set_arrays"]
+__all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays", "concat_set_arrays", "pattern_dtype"]
 
 VERSION = 1
 
@@ -60,7 +62,8 @@ def set_to_arrays(S: PolyhedralSet) -> dict[str, np.ndarray]:
     }
     if any(p.pattern is not None for p in S):
         width = max((len(p.pattern) for p in S if p.pattern is not None), default=0)
-        pats = np.full((len(S), width), 255, dtype=np.uint8)
+        branches = any(p.pattern is not None and p.pattern.dtype != np.bool_ for p in S)
+        pats = np.full((len(S), width), -1, dtype=np.int8) if branches else np.full((len(S), width), 255, np.uint8)
         for i, p in enumerate(S):
             if p.pattern is not None:
                 pats[i, : len(p.pattern)] = p.pattern
@@ -99,10 +102,19 @@ def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
             out[extra] = np.concatenate([p[extra] for p in parts])
     if "patterns" in first:
         width = max(p["patterns"].shape[1] for p in parts)
-        out["patterns"] = np.concatenate([np.pad(p["patterns"], ((0, 0), (0, width - p["patterns"].shape[1])),
-                                                 constant_values=255) for p in parts])
+        branches = any(p["patterns"].dtype == np.int8 for p in parts)
+        out["patterns"] = np.concatenate([
+            np.pad(np.asarray(p["patterns"], dtype=np.int8 if branches else np.uint8),
+                   ((0, 0), (0, width - p["patterns"].shape[1])), constant_values=-1 if branches else 255)
+            for p in parts])
         out["pattern_lengths"] = np.concatenate([p["pattern_lengths"] for p in parts])
     return out
+
+
+def pattern_dtype(patterns: np.ndarray | None) -> type:
+    """How the ``patterns`` array of a file is read: ``int8`` branch indices when it is stored as
+    ``int8``, booleans otherwise (``uint8`` 0/1, as every file before multi-branch activations)."""
+    return np.int8 if patterns is not None and patterns.dtype == np.int8 else bool
 
 
 def set_from_arrays(data) -> PolyhedralSet:
@@ -112,6 +124,7 @@ def set_from_arrays(data) -> PolyhedralSet:
     C, d, Co = data["C"], data["d"], data["C_offsets"]
     pats = data["patterns"] if "patterns" in data else None
     plen = data["pattern_lengths"] if "pattern_lengths" in data else None
+    kind = pattern_dtype(pats)
     maps = "M" in data
     pieces = []
     for i in range(len(Ao) - 1):
@@ -119,7 +132,7 @@ def set_from_arrays(data) -> PolyhedralSet:
                        C[Co[i] : Co[i + 1]].reshape(-1, n), d[Co[i] : Co[i + 1]])
         pattern = None
         if pats is not None and plen is not None and plen[i] >= 0:
-            pattern = pats[i, : plen[i]].astype(bool)
+            pattern = pats[i, : plen[i]].astype(kind)
         amap = None
         if maps:
             Mo = data["M_offsets"]

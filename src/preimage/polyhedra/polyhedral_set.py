@@ -68,13 +68,29 @@ class AffineMap:
         return {"M": self.M.tolist(), "c": self.c.tolist()}
 
 
+def _as_pattern(pattern) -> np.ndarray:
+    """A read-only flat activation pattern: boolean when given booleans (units with two
+    branches: ``True`` = branch 1), ``int8`` branch indices when given integers."""
+    arr = np.asarray(pattern)
+    if arr.dtype == np.bool_ or (arr.size == 0 and arr.dtype.kind not in "iu"):
+        return readonly(np.array(arr, dtype=bool).reshape(-1))
+    if arr.dtype.kind not in "iu":
+        raise InvalidInputError(f"a pattern must hold booleans or integer branch indices, got dtype {arr.dtype}")
+    if arr.size and (arr.min() < 0 or arr.max() > np.iinfo(np.int8).max):
+        raise InvalidInputError(
+            f"branch indices of a pattern must lie in 0..127, got {int(arr.min())}..{int(arr.max())}")
+    return readonly(np.array(arr, dtype=np.int8).reshape(-1))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Piece:
     """One polyhedral piece of a :class:`PolyhedralSet`.
 
-    ``pattern`` is the activation pattern on the piece (one boolean per ReLU, layer after
-    layer: ``True`` = active, ``z > 0``), ``affine_map`` the network's value at the target
-    layer as an affine function of the input on this piece. Both are optional.
+    ``pattern`` is the activation pattern on the piece: the branch of every unit, layer after
+    layer — booleans for networks whose units have at most two branches (ReLU: ``True`` =
+    active, ``z > 0``), ``int8`` branch indices otherwise (see
+    :meth:`preimage.Network.activation_pattern`); ``affine_map`` the network's value at the
+    target layer as an affine function of the input on this piece. Both are optional.
     """
 
     polyhedron: Polyhedron
@@ -89,7 +105,7 @@ class Piece:
         object.__setattr__(self, "polyhedron", polyhedron)
         pat = None
         if pattern is not None:
-            pat = readonly(np.array(pattern, dtype=bool).reshape(-1))
+            pat = _as_pattern(pattern)
         object.__setattr__(self, "pattern", pat)
         if affine_map is not None and not isinstance(affine_map, AffineMap):
             affine_map = AffineMap(*affine_map)
@@ -105,13 +121,16 @@ class Piece:
         """Build from checked parts (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
-        object.__setattr__(obj, "pattern", None if pattern is None else readonly(np.asarray(pattern, dtype=bool)))
+        if pattern is not None:
+            pattern = np.asarray(pattern)
+            pattern = readonly(pattern.astype(np.int8 if pattern.dtype.kind in "iu" else bool, copy=False))
+        object.__setattr__(obj, "pattern", pattern)
         object.__setattr__(obj, "affine_map", affine_map)
         return obj
 
     @classmethod
     def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> Piece:
-        """:meth:`_trusted` for a pattern that is already a read-only boolean array."""
+        """:meth:`_trusted` for a pattern that is already a read-only boolean or ``int8`` array."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
         object.__setattr__(obj, "pattern", pattern)
@@ -126,6 +145,8 @@ class Piece:
         out = self.polyhedron.to_dict()
         if self.pattern is not None:
             out["pattern"] = self.pattern.astype(int).tolist()
+            if self.pattern.dtype != np.bool_:
+                out["pattern_dtype"] = "int8"  # branch indices (without it: booleans as 0/1)
         if self.affine_map is not None:
             out["affine_map"] = self.affine_map.to_dict()
         return out
@@ -133,9 +154,12 @@ class Piece:
     @classmethod
     def from_dict(cls, data: dict) -> Piece:
         amap = data.get("affine_map")
+        pattern = data.get("pattern")
+        if pattern is not None:
+            pattern = np.asarray(pattern, dtype=np.int64 if data.get("pattern_dtype") == "int8" else bool)
         return cls(
             Polyhedron.from_dict(data),
-            data.get("pattern"),
+            pattern,
             None if amap is None else AffineMap(amap["M"], amap["c"]),
         )
 

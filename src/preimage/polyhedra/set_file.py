@@ -18,6 +18,7 @@ import numpy as np
 
 from .._validation import readonly
 from ..errors import InvalidInputError
+from .io import pattern_dtype
 from .polyhedral_set import AffineMap, Piece, PolyhedralSet
 from .polyhedron import Polyhedron
 
@@ -87,7 +88,8 @@ class SetFileView(PolyhedralSet):
                                    a["C"][Co[j]:Co[j + 1]].reshape(-1, n), a["d"][Co[j]:Co[j + 1]])
         pattern = None
         if "patterns" in a and a["pattern_lengths"][j] >= 0:
-            pattern = readonly(np.asarray(a["patterns"][j, : a["pattern_lengths"][j]]).astype(bool))
+            row = np.asarray(a["patterns"][j, : a["pattern_lengths"][j]])
+            pattern = readonly(row.astype(pattern_dtype(a["patterns"])))
         amap = None
         if "M" in a:
             Mo = a["M_offsets"]
