@@ -13,7 +13,8 @@ from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
 from .search import RawPiece, Stats
 
-__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index",
+           "pattern_key"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -119,6 +120,14 @@ def _maps(raws: list[RawPiece], chart: DomainChart) -> tuple[np.ndarray, np.ndar
     return M, h - M @ chart.x0
 
 
+def pattern_key(pattern: np.ndarray) -> bytes:
+    """The bytes by which pieces are ordered: the packed bits of a boolean pattern, the
+    branch indices of an integer one (see :func:`preimage.engine.runner.canonical_order`)."""
+    if pattern.dtype == np.bool_:
+        return np.packbits(pattern).tobytes()
+    return np.asarray(pattern, dtype=np.int8).tobytes()
+
+
 def raw_arrays(raws: list[RawPiece], chart: DomainChart) -> dict[str, np.ndarray]:
     """The pieces as the arrays of a ``preimage.PolyhedralSet`` ``.npz`` file (see
     :func:`preimage.polyhedra.io.set_to_arrays`), built without a Python object per piece."""
@@ -130,7 +139,9 @@ def raw_arrays(raws: list[RawPiece], chart: DomainChart) -> dict[str, np.ndarray
     A, b, A_off = _stacked(A_dom, b_dom, A_x, b_x, a_counts)
     C, d, C_off = _stacked(C_dom, d_dom, E_x, d_x, e_counts)
     lengths = np.array([r.pattern.shape[0] for r in raws], dtype=np.int64)
-    pats = np.full((len(raws), int(lengths.max(initial=0))), 255, dtype=np.uint8)
+    branches = any(r.pattern.dtype != np.bool_ for r in raws)  # see preimage.polyhedra.io
+    pats = np.full((len(raws), int(lengths.max(initial=0))), -1 if branches else 255,
+                   dtype=np.int8 if branches else np.uint8)
     for i, r in enumerate(raws):
         pats[i, : lengths[i]] = r.pattern
     n = A_dom.shape[1]
@@ -151,8 +162,8 @@ def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
     n = lens.shape[0]
     dom = arrays["domains"] if "domains" in arrays else np.zeros(n, np.int64)
     dis = arrays["disjuncts"] if "disjuncts" in arrays else np.zeros(n, np.int64)
-    keys = [(int(dom[i]), np.packbits(pats[i, : lens[i]].astype(bool)).tobytes(), int(lens[i]), int(dis[i]))
-            for i in range(n)]
+    kind = np.int8 if pats.dtype == np.int8 else bool
+    keys = [(int(dom[i]), pattern_key(pats[i, : lens[i]].astype(kind)), int(lens[i]), int(dis[i])) for i in range(n)]
     return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
 
 
@@ -172,10 +183,11 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         readonly(c0)
         maps = [AffineMap._from_views(M[i], c0[i]) for i in range(len(raws))]
     lengths = {r.pattern.shape[0] for r in raws}
+    kind = bool if raws[0].pattern.dtype == np.bool_ else np.int8  # branch indices beyond two branches
     if len(lengths) == 1:  # one read-only matrix of patterns; each piece gets a row
-        patterns = readonly(np.array([r.pattern for r in raws], dtype=bool).reshape(len(raws), -1))
+        patterns = readonly(np.array([r.pattern for r in raws], dtype=kind).reshape(len(raws), -1))
     else:
-        patterns = [readonly(np.array(r.pattern, dtype=bool)) for r in raws]
+        patterns = [readonly(np.array(r.pattern, dtype=kind)) for r in raws]
     return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i])
             for i in range(len(raws))]
 

@@ -572,7 +572,9 @@ def run(
 
 def canonical_order(pieces: list[RawPiece]) -> list[RawPiece]:
     """Pieces sorted by (domain, pattern, disjunct): the same order for every schedule."""
-    return sorted(pieces, key=lambda p: (p.domain_index, np.packbits(p.pattern).tobytes(), len(p.pattern), p.disjunct))
+    from .result import pattern_key
+
+    return sorted(pieces, key=lambda p: (p.domain_index, pattern_key(p.pattern), len(p.pattern), p.disjunct))
 
 
 _PIECE_ARRAYS = ("A", "c", "E", "e", "H", "h", "X")
@@ -581,7 +583,8 @@ _PIECE_ARRAYS = ("A", "c", "E", "e", "H", "h", "X")
 def _pack_pieces(pieces: list[RawPiece]) -> dict[str, np.ndarray]:
     """The pieces as a few flat arrays (fast to pickle: no per-piece objects)."""
     out: dict[str, np.ndarray] = {
-        "pattern": np.concatenate([p.pattern for p in pieces]).astype(bool) if pieces else np.zeros(0, bool),
+        "pattern": (np.concatenate([p.pattern for p in pieces]).astype(np.int8) if pieces else np.zeros(0, np.int8)),
+        "pattern_bool": np.array(all(p.pattern.dtype == np.bool_ for p in pieces)),
         "pattern_len": np.array([p.pattern.shape[0] for p in pieces], dtype=np.int64),
         "dim": np.array([p.dim for p in pieces], dtype=np.int64),
         "disjunct": np.array([p.disjunct for p in pieces], dtype=np.int64),
@@ -598,6 +601,9 @@ def _pack_pieces(pieces: list[RawPiece]) -> dict[str, np.ndarray]:
 def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
     n = packed["pattern_len"].shape[0]
     pat_off = np.concatenate([[0], np.cumsum(packed["pattern_len"])])
+    pats = packed["pattern"]
+    if pats.dtype == np.bool_ or bool(packed.get("pattern_bool", True)):  # earlier checkpoints: boolean
+        pats = pats.astype(bool)
     fields: dict[str, list[np.ndarray]] = {}
     for name in _PIECE_ARRAYS:
         rows, cols = packed[name + "_rows"], packed[name + "_cols"]
@@ -612,7 +618,7 @@ def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
             )
             for i in range(n)
         ]
-    return [RawPiece(packed["pattern"][pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
+    return [RawPiece(pats[pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
                      int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
             for i in range(n)]
 

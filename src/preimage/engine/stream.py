@@ -167,11 +167,12 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
             heads.append({k: _member_header(zf, k) for k in keys})
     keys = list(heads[0])
     width = max(h["patterns"][0][1] if len(h["patterns"][0]) == 2 else 0 for h in heads)
+    branches = any(np.dtype(h["patterns"][1]) == np.int8 for h in heads)  # integer branch patterns
     packed, lengths, disjuncts, domains = [], [], [], []
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zout:
         for key in keys:
             shapes = [h[key][0] for h in heads]
-            dtype = heads[0][key][1]
+            dtype = np.dtype(np.int8) if key == "patterns" and branches else heads[0][key][1]
             if key in _SCALARS:
                 with np.load(chunks[0], allow_pickle=False) as z:
                     arr = z[key]
@@ -197,8 +198,12 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
                         arr = part
                     elif key == "patterns":
                         if arr.shape[1] < width:
-                            arr = np.pad(arr, ((0, 0), (0, width - arr.shape[1])), constant_values=255)
-                        packed.append(np.packbits(arr == 1, axis=1))  # 8 neurons a byte, for the order
+                            arr = np.pad(arr, ((0, 0), (0, width - arr.shape[1])),
+                                         constant_values=-1 if branches else 255)
+                        if branches:  # the branch indices are the order's bytes
+                            packed.append(np.ascontiguousarray(arr, dtype=np.int8).view(np.uint8))
+                        else:
+                            packed.append(np.packbits(arr == 1, axis=1))  # 8 neurons a byte, for the order
                     fh.write(np.ascontiguousarray(arr, dtype=dtype).tobytes())
                     if key == "pattern_lengths":
                         lengths.append(arr)
@@ -212,14 +217,15 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
     dis = np.concatenate(disjuncts) if disjuncts else np.zeros(lens.shape[0], np.int64)
     dom = np.concatenate(domains) if domains else np.zeros(lens.shape[0], np.int64)
     bits = np.concatenate(packed) if packed else np.zeros((0, 0), np.uint8)
-    return Joined(_canonical(bits, lens, dis, dom), dis, dom, n)
+    return Joined(_canonical(bits, lens, dis, dom, 1 if branches else 8), dis, dom, n)
 
 
-def _canonical(bits: np.ndarray, lens: np.ndarray, dis: np.ndarray, dom: np.ndarray) -> np.ndarray:
-    """The order of :func:`preimage.engine.runner.canonical_order` — (domain, packed pattern,
-    pattern length, disjunct) — from packed patterns (one row a piece, zero-padded)."""
+def _canonical(bits: np.ndarray, lens: np.ndarray, dis: np.ndarray, dom: np.ndarray, per_byte: int = 8) -> np.ndarray:
+    """The order of :func:`preimage.engine.runner.canonical_order` — (domain, pattern key,
+    pattern length, disjunct) — from the patterns' keys (one row a piece, padded; ``per_byte``
+    units a byte: 8 packed bits, or 1 branch index)."""
     if lens.size and np.any(lens != lens[0]):  # mixed lengths: compare as the runner does
-        keys = [(int(dom[i]), bits[i, : -(-int(lens[i]) // 8)].tobytes(), int(lens[i]), int(dis[i]))
+        keys = [(int(dom[i]), bits[i, : -(-int(lens[i]) // per_byte)].tobytes(), int(lens[i]), int(dis[i]))
                 for i in range(lens.shape[0])]
         return np.array(sorted(range(len(keys)), key=keys.__getitem__), dtype=np.int64)
     columns = [bits[:, k] for k in range(bits.shape[1] - 1, -1, -1)]
