@@ -8,8 +8,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 # the numba kernels, compiled into their disk cache once the venv exists (and again when they change)
-KERNEL_SOURCES := $(wildcard src/preimage/engine/vpoly.py src/preimage/engine/bounds_nb.py \
-                            src/preimage/engine/fast_regions.py src/preimage/engine/kernels.py)
+KERNEL_SOURCES := $(wildcard src/preimage/engine/vpoly.py src/preimage/engine/bounds.py src/preimage/engine/walk.py \
+                            src/preimage/activations/base.py src/preimage/engine/kernels.py)
 KSTAMP := $(VENV)/.kernels
 
 # the oldest supported Python is 3.11 (the default above); test-313 checks the newest, 3.13,

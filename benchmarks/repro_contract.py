@@ -29,7 +29,7 @@ import numpy as np
 
 import preimage
 from preimage.engine import runner
-from preimage.engine.fast_regions import FastRegionSearch
+from preimage.engine.search import Search as FastRegionSearch
 from preimage.specs import load_vnnlib
 
 ROOT = Path(__file__).resolve().parent.parent

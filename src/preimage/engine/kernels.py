@@ -1,7 +1,7 @@
 """The engine's compiled kernels, compiled (or found in numba's disk cache) before any clock starts.
 
-The kernels of :mod:`~preimage.engine.vpoly`, :mod:`~preimage.engine.bounds_nb` and
-:mod:`~preimage.engine.fast_regions` are numba functions with ``cache=True``: the first run
+The kernels of :mod:`~preimage.engine.vpoly`, :mod:`~preimage.engine.bounds` and
+:mod:`~preimage.engine.walk` are numba functions with ``cache=True``: the first run
 on a machine compiles them (tens of seconds) and stores the machine code next to the
 sources (``__pycache__``) or under ``NUMBA_CACHE_DIR``; later processes load it in
 milliseconds. :func:`ensure_compiled` is called by the engine's entry points before they
@@ -43,14 +43,20 @@ _f8_2 = types.float64[:, ::1]
 _i8_1 = types.int64[::1]
 _i1_1 = types.int8[::1]
 _u8_2 = types.uint64[:, ::1]
-_b_1 = types.boolean[::1]
 _i8 = types.int64
 _f8 = types.float64
 
-# the packed layers of bounds_nb.pack_layers / FastRegionSearch: W_flat, W_off, W_rows, W_cols, b_flat, b_off, relus
-_LAYERS = (_f8_1, _i8_1, _i8_1, _i8_1, _f8_1, _i8_1, _b_1)
-# a region's vertices and its affine bounds: X, HL, hL, HU, hU
-_REGION = (_f8_2, _f8_2, _f8_1, _f8_2, _f8_1)
+# the arguments of walk.walk (see engine/search.py, which builds them): the layers as a typed list
+# of (W, b, the activation's table arrays, plain, identity), the domain, the target, the options,
+# the stack; then max_nodes and max_out
+_TABLE = (_i8_1, _i8_1, _f8_1, _i8_1, _i8_1, _i1_1, _i8_1, _f8_1, _f8_1, _i8_1, _i8_1, _i1_1)
+_LAYERS = types.ListType(types.Tuple((_f8_2, _f8_1, *_TABLE, _i8, _i8)))
+_DOM = types.Tuple((_f8_2, _f8_1, _f8_1, _f8_1, _f8_1))
+_TARGET = types.Tuple((_i8, _f8_1, _f8_1, _i1_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1,
+                       types.boolean))
+_OPTS = types.Tuple((types.boolean, _f8, _f8, _f8))
+_STACK = types.Tuple((_f8_2, _i8_1, _u8_2, _i8_1, _i1_1, _i8_1, _i1_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _i8_1,
+                      _f8_1, _i8_1))
 
 #: ``(module, function, [argument types, ...])``: every kernel the engine calls from Python,
 #: with the argument types it passes (all arrays C-contiguous and writable; Python ints and
@@ -60,6 +66,11 @@ KERNELS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
     ("preimage.engine.vpoly", "_classify", ((_f8_2, _f8_2, _f8_1, _i1_1, _f8),)),
     ("preimage.engine.vpoly", "_cut", ((_f8_2, _u8_2, _f8_1, _f8, _i8, _i8, _i8),)),
     ("preimage.engine.vpoly", "_cut_cls", ((_f8_2, _u8_2, _i1_1, _f8_1, _i8, _i8, _i8),)),
+    ("preimage.engine.walk", "walk", ((_i8, _i8, _LAYERS, _DOM, _TARGET, _OPTS, _STACK, _i8, _i8),)),
+    ("preimage.engine.bounds", "forward_bounds",
+     ((_i8, _f8_2, _f8_1, _f8_1, _f8_2, _f8_1, _f8_2, _f8_1, _LAYERS, _i8),)),
+    ("preimage.engine.bounds", "backward_rows",
+     ((_i8, _f8_2, _f8_1, _f8_1, _f8_2, _f8_1, _f8_2, _f8_1, _LAYERS, _i8, _f8_2, types.boolean, _f8_1, _f8_1),)),
 )
 
 #: numba versions whose internals :func:`_fast_load` was checked against

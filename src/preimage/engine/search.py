@@ -275,7 +275,8 @@ class Search:
             bb = ch.u_polyhedron.bounding_box()
             lo, hi = bb.lo, bb.hi
         hint = np.zeros(0) if pb.hint is None else np.asarray(pb.hint, dtype=np.float64)
-        self._dom = tuple(np.ascontiguousarray(a, dtype=np.float64) for a in (dom_A, dom_b, lo, hi, hint))
+        # fresh writable copies: the compiled walk has one signature (see engine/kernels.py)
+        self._dom = tuple(np.array(a, dtype=np.float64, order="C") for a in (dom_A, dom_b, lo, hi, hint))
         self._target = _target_arrays(pb)
         self._opts = (bool(pb.prune), tolerances.VERTEX_SIGN, tolerances.ENGINE_SIGN_BAND, tolerances.FEASIBILITY)
         self._binary = pb.binary
