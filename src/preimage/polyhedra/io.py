@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ __all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays", "concat_
 VERSION = 1
 
 
-def _suffix(path) -> str:
+def _suffix(path: str | os.PathLike[str]) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in (".npz", ".json"):
         raise InvalidInputError(f"path must end in .npz or .json, got {str(path)!r}")
@@ -79,7 +80,7 @@ def set_to_arrays(S: PolyhedralSet) -> dict[str, np.ndarray]:
     return out
 
 
-def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
+def concat_set_arrays(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """One set's arrays from the arrays of several sets of one ambient space (the pieces in
     order); the parts hold patterns and maps alike (all or none)."""
     parts = [p for p in parts if len(p["A_offsets"]) > 1] or parts[:1]
@@ -105,7 +106,7 @@ def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
     return out
 
 
-def set_from_arrays(data) -> PolyhedralSet:
+def set_from_arrays(data: Mapping[str, np.ndarray]) -> PolyhedralSet:
     """Rebuild a :class:`PolyhedralSet` from the arrays of the ``.npz`` format."""
     n = int(data["ambient_dim"])
     A, b, Ao = data["A"], data["b"], data["A_offsets"]
@@ -129,7 +130,7 @@ def set_from_arrays(data) -> PolyhedralSet:
     return PolyhedralSet(pieces, n)
 
 
-def save(obj, path) -> None:
+def save(obj: Polyhedron | Box | PolyhedralSet, path: str | os.PathLike[str]) -> None:
     """Save a :class:`Polyhedron`, :class:`Box` or :class:`PolyhedralSet` to ``path``.
 
     The suffix chooses the format: ``.npz`` (compressed arrays) or ``.json``.
@@ -158,10 +159,11 @@ def save(obj, path) -> None:
                   "ambient_dim": np.array(obj.ambient_dim), "lo": obj.lo, "hi": obj.hi}
     else:
         raise InvalidInputError(f"cannot save a {type(obj).__name__}")
-    np.savez_compressed(path, **arrays)
+    # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
-def load_geometry(path, *, lazy: bool = False):
+def load_geometry(path: str | os.PathLike[str], *, lazy: bool = False) -> Polyhedron | Box | PolyhedralSet:
     """Load what :func:`save` wrote (a Polyhedron, Box or PolyhedralSet).
 
     With ``lazy=True`` a set in an ``.npz`` file comes back as a
