@@ -6,7 +6,10 @@ property 4); those coordinates become equalities in :meth:`Box.as_polyhedron`.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +17,9 @@ from .. import tolerances
 from .._validation import as_points, as_vector, readonly
 from ..errors import InvalidInputError
 from .polyhedron import Polyhedron
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["Box"]
 
@@ -31,10 +37,10 @@ class Box:
     [True, False]
     """
 
-    lo: np.ndarray
-    hi: np.ndarray
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
 
-    def __init__(self, lo, hi) -> None:
+    def __init__(self, lo: ArrayLike, hi: ArrayLike) -> None:
         lo_arr = as_vector("lo", lo)
         hi_arr = as_vector("hi", hi, length=lo_arr.shape[0])
         bad = np.flatnonzero(lo_arr > hi_arr)
@@ -48,7 +54,7 @@ class Box:
         object.__setattr__(self, "hi", readonly(hi_arr))
 
     @classmethod
-    def cube(cls, n: int, radius: float = 1.0, center=None) -> Box:
+    def cube(cls, n: int, radius: float = 1.0, center: ArrayLike | None = None) -> Box:
         """The cube ``center ± radius`` in ``n`` dimensions."""
         c = np.zeros(n) if center is None else as_vector("center", center, length=n)
         return cls(c - radius, c + radius)
@@ -68,11 +74,11 @@ class Box:
         return int(self.lo.shape[0])
 
     @property
-    def widths(self) -> np.ndarray:
+    def widths(self) -> NDArray[np.float64]:
         return self.hi - self.lo
 
     @property
-    def center(self) -> np.ndarray:
+    def center(self) -> NDArray[np.float64]:
         return (self.lo + self.hi) / 2
 
     @property
@@ -87,21 +93,21 @@ class Box:
     def is_bounded(self) -> bool:
         return True
 
-    def contains(self, X, tol: float | None = None) -> np.ndarray | bool:
+    def contains(self, X: ArrayLike, tol: float | None = None) -> NDArray[np.bool_] | bool:
         """Whether each point lies in the box (within ``tol`` per coordinate)."""
         tol = tolerances.resolve(tol, tolerances.CONTAINS)
         pts, single = as_points("X", X, self.ambient_dim)
         out = np.all((pts >= self.lo - tol) & (pts <= self.hi + tol), axis=1)
         return bool(out[0]) if single else out
 
-    def sample(self, n: int, seed: int | None = None) -> np.ndarray:
+    def sample(self, n: int, seed: int | None = None) -> NDArray[np.float64]:
         """``n`` points drawn uniformly from the box."""
         if int(n) < 0:
             raise InvalidInputError(f"n must be a non-negative number of samples, got {n}")
         rng = np.random.default_rng(seed)
         return self.lo + rng.random((int(n), self.ambient_dim)) * self.widths
 
-    def vertices(self) -> np.ndarray:
+    def vertices(self) -> NDArray[np.float64]:
         """The ``2**dim`` corners (zero-width coordinates give one value)."""
         free = np.flatnonzero(self.widths > 0)
         corners = np.tile(self.lo, (1 << len(free), 1))
@@ -109,11 +115,11 @@ class Box:
         corners[:, free] = np.where(bits == 1, self.hi[free], self.lo[free])
         return corners
 
-    def chebyshev_center(self) -> tuple[np.ndarray, float]:
+    def chebyshev_center(self) -> tuple[NDArray[np.float64], float]:
         w = self.widths[self.widths > 0]
         return self.center, float(w.min() / 2) if w.size else 0.0
 
-    def relative_interior_point(self) -> np.ndarray:
+    def relative_interior_point(self) -> NDArray[np.float64]:
         return self.center.copy()
 
     def as_polyhedron(self) -> Polyhedron:
@@ -131,7 +137,7 @@ class Box:
     def bounding_box(self) -> Box:
         return self
 
-    def intersect(self, other):
+    def intersect(self, other: Box | Polyhedron | Any) -> Box | Polyhedron:
         """Intersection with a box (a box) or a polyhedron (a polyhedron)."""
         if isinstance(other, Box):
             lo, hi = np.maximum(self.lo, other.lo), np.minimum(self.hi, other.hi)
@@ -140,17 +146,17 @@ class Box:
             return Box(lo, hi)
         return self.as_polyhedron().intersect(other)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"lo": self.lo.tolist(), "hi": self.hi.tolist()}
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Save to ``.npz`` or ``.json`` (by suffix)."""
         from .io import save
 
         save(self, path)
 
     @classmethod
-    def from_dict(cls, data: dict) -> Box:
+    def from_dict(cls, data: Mapping[str, Any]) -> Box:
         try:
             return cls(data["lo"], data["hi"])
         except KeyError as exc:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ __all__ = ["save", "load_geometry", "set_to_arrays", "set_from_arrays", "concat_
 VERSION = 1
 
 
-def _suffix(path) -> str:
+def _suffix(path: str | os.PathLike[str]) -> str:
     suffix = Path(path).suffix.lower()
     if suffix not in (".npz", ".json"):
         raise InvalidInputError(f"path must end in .npz or .json, got {str(path)!r}")
@@ -82,7 +83,7 @@ def set_to_arrays(S: PolyhedralSet) -> dict[str, np.ndarray]:
     return out
 
 
-def concat_set_arrays(parts: list) -> dict[str, np.ndarray]:
+def concat_set_arrays(parts: Sequence[Mapping[str, np.ndarray]]) -> dict[str, np.ndarray]:
     """One set's arrays from the arrays of several sets of one ambient space (the pieces in
     order); the parts hold patterns and maps alike (all or none)."""
     parts = [p for p in parts if len(p["A_offsets"]) > 1] or parts[:1]
@@ -117,7 +118,7 @@ def pattern_dtype(patterns: np.ndarray | None) -> type:
     return np.int8 if patterns is not None and patterns.dtype == np.int8 else bool
 
 
-def set_from_arrays(data) -> PolyhedralSet:
+def set_from_arrays(data: Mapping[str, np.ndarray]) -> PolyhedralSet:
     """Rebuild a :class:`PolyhedralSet` from the arrays of the ``.npz`` format."""
     n = int(data["ambient_dim"])
     A, b, Ao = data["A"], data["b"], data["A_offsets"]
@@ -130,7 +131,7 @@ def set_from_arrays(data) -> PolyhedralSet:
     for i in range(len(Ao) - 1):
         P = Polyhedron(A[Ao[i] : Ao[i + 1]].reshape(-1, n), b[Ao[i] : Ao[i + 1]],
                        C[Co[i] : Co[i + 1]].reshape(-1, n), d[Co[i] : Co[i + 1]])
-        pattern = None
+        pattern: np.ndarray | None = None
         if pats is not None and plen is not None and plen[i] >= 0:
             pattern = pats[i, : plen[i]].astype(kind)
         amap = None
@@ -142,7 +143,7 @@ def set_from_arrays(data) -> PolyhedralSet:
     return PolyhedralSet(pieces, n)
 
 
-def save(obj, path) -> None:
+def save(obj: Polyhedron | Box | PolyhedralSet, path: str | os.PathLike[str]) -> None:
     """Save a :class:`Polyhedron`, :class:`Box` or :class:`PolyhedralSet` to ``path``.
 
     The suffix chooses the format: ``.npz`` (compressed arrays) or ``.json``.
@@ -171,10 +172,11 @@ def save(obj, path) -> None:
                   "ambient_dim": np.array(obj.ambient_dim), "lo": obj.lo, "hi": obj.hi}
     else:
         raise InvalidInputError(f"cannot save a {type(obj).__name__}")
-    np.savez_compressed(path, **arrays)
+    # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
+    np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
 
-def load_geometry(path, *, lazy: bool = False):
+def load_geometry(path: str | os.PathLike[str], *, lazy: bool = False) -> Polyhedron | Box | PolyhedralSet:
     """Load what :func:`save` wrote (a Polyhedron, Box or PolyhedralSet).
 
     With ``lazy=True`` a set in an ``.npz`` file comes back as a

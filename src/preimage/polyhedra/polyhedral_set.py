@@ -4,8 +4,10 @@ pattern and the affine map of the network on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import os
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -14,6 +16,9 @@ from .._validation import as_matrix, as_points, as_vector, readonly
 from ..errors import InvalidInputError
 from .box import Box
 from .polyhedron import Polyhedron
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["AffineMap", "Piece", "PolyhedralSet"]
 
@@ -27,16 +32,16 @@ class AffineMap:
     [[6.0]]
     """
 
-    M: np.ndarray
-    c: np.ndarray
+    M: NDArray[np.float64]
+    c: NDArray[np.float64]
 
-    def __init__(self, M, c) -> None:
+    def __init__(self, M: ArrayLike, c: ArrayLike) -> None:
         M_arr = as_matrix("M", M)
         object.__setattr__(self, "M", readonly(M_arr))
         object.__setattr__(self, "c", readonly(as_vector("c", c, length=M_arr.shape[0])))
 
     @classmethod
-    def _trusted(cls, M: np.ndarray, c: np.ndarray) -> AffineMap:
+    def _trusted(cls, M: NDArray[np.float64], c: NDArray[np.float64]) -> AffineMap:
         """Build from float64 arrays already checked (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "M", readonly(M))
@@ -44,7 +49,7 @@ class AffineMap:
         return obj
 
     @classmethod
-    def _from_views(cls, M: np.ndarray, c: np.ndarray) -> AffineMap:
+    def _from_views(cls, M: NDArray[np.float64], c: NDArray[np.float64]) -> AffineMap:
         """:meth:`_trusted` for arrays that are already read-only."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "M", M)
@@ -59,16 +64,16 @@ class AffineMap:
     def out_dim(self) -> int:
         return int(self.M.shape[0])
 
-    def __call__(self, X) -> np.ndarray:
+    def __call__(self, X: ArrayLike) -> NDArray[np.float64]:
         pts, single = as_points("X", X, self.in_dim)
         out = pts @ self.M.T + self.c
         return out[0] if single else out
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"M": self.M.tolist(), "c": self.c.tolist()}
 
 
-def _as_pattern(pattern) -> np.ndarray:
+def _as_pattern(pattern: ArrayLike) -> np.ndarray:
     """A read-only flat activation pattern: boolean when given booleans (units with two
     branches: ``True`` = branch 1), ``int8`` branch indices when given integers."""
     arr = np.asarray(pattern)
@@ -94,10 +99,15 @@ class Piece:
     """
 
     polyhedron: Polyhedron
-    pattern: np.ndarray | None = None
+    pattern: NDArray[np.bool_] | None = None
     affine_map: AffineMap | None = None
 
-    def __init__(self, polyhedron, pattern=None, affine_map=None) -> None:
+    def __init__(
+        self,
+        polyhedron: Polyhedron | Box,
+        pattern: ArrayLike | None = None,
+        affine_map: AffineMap | Sequence[ArrayLike] | None = None,
+    ) -> None:
         if isinstance(polyhedron, Box):
             polyhedron = polyhedron.as_polyhedron()
         if not isinstance(polyhedron, Polyhedron):
@@ -117,7 +127,7 @@ class Piece:
         object.__setattr__(self, "affine_map", affine_map)
 
     @classmethod
-    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map) -> Piece:
+    def _trusted(cls, polyhedron: Polyhedron, pattern: ArrayLike | None, affine_map: AffineMap | None) -> Piece:
         """Build from checked parts (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
@@ -129,7 +139,9 @@ class Piece:
         return obj
 
     @classmethod
-    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> Piece:
+    def _from_views(
+        cls, polyhedron: Polyhedron, pattern: NDArray[Any] | None, affine_map: AffineMap | None
+    ) -> Piece:
         """:meth:`_trusted` for a pattern that is already a read-only boolean or ``int8`` array."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
@@ -137,11 +149,11 @@ class Piece:
         object.__setattr__(obj, "affine_map", affine_map)
         return obj
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         # geometry questions go to the polyhedron (contains, sample, dim, is_empty, ...)
         return getattr(object.__getattribute__(self, "polyhedron"), name)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = self.polyhedron.to_dict()
         if self.pattern is not None:
             out["pattern"] = self.pattern.astype(int).tolist()
@@ -152,7 +164,7 @@ class Piece:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> Piece:
+    def from_dict(cls, data: Mapping[str, Any]) -> Piece:
         amap = data.get("affine_map")
         pattern = data.get("pattern")
         if pattern is not None:
@@ -178,7 +190,7 @@ class PolyhedralSet:
     pieces: tuple[Piece, ...]
     ambient_dim: int
 
-    def __init__(self, pieces: Iterable = (), ambient_dim: int | None = None) -> None:
+    def __init__(self, pieces: Iterable[Piece | Polyhedron | Box] = (), ambient_dim: int | None = None) -> None:
         items = tuple(p if isinstance(p, Piece) else Piece(p) for p in pieces)
         dims = {p.polyhedron.ambient_dim for p in items}
         if ambient_dim is None:
@@ -218,12 +230,12 @@ class PolyhedralSet:
         """Largest dimension of a piece (``-1`` when empty)."""
         return max((p.polyhedron.dim for p in self), default=-1)
 
-    def contains(self, X, tol: float | None = None) -> np.ndarray | bool:
+    def contains(self, X: ArrayLike, tol: float | None = None) -> NDArray[np.bool_] | bool:
         """Whether each point lies in some piece (within ``tol``)."""
         idx = self.locate(X, tol)
         return (idx >= 0) if isinstance(idx, np.ndarray) else idx >= 0
 
-    def locate(self, X, tol: float | None = None) -> np.ndarray | int:
+    def locate(self, X: ArrayLike, tol: float | None = None) -> NDArray[np.int64] | int:
         """Index of the first piece containing each point, ``-1`` where none does."""
         tol = tolerances.resolve(tol, tolerances.CONTAINS)
         pts, single = as_points("X", X, self.ambient_dim)
@@ -236,7 +248,23 @@ class PolyhedralSet:
             out[todo[hit]] = i
         return int(out[0]) if single else out
 
-    def sample(self, n: int, seed: int | None = None, *, return_index: bool = False):
+    # the return type follows ``return_index``: the points, or the points and their piece indices
+    @overload
+    def sample(
+        self, n: int, seed: int | None = None, *, return_index: Literal[False] = False
+    ) -> NDArray[np.float64]: ...
+    @overload
+    def sample(
+        self, n: int, seed: int | None = None, *, return_index: Literal[True]
+    ) -> tuple[NDArray[np.float64], NDArray[np.int64]]: ...
+    @overload
+    def sample(
+        self, n: int, seed: int | None = None, *, return_index: bool
+    ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.int64]]: ...
+
+    def sample(
+        self, n: int, seed: int | None = None, *, return_index: bool = False
+    ) -> NDArray[np.float64] | tuple[NDArray[np.float64], NDArray[np.int64]]:
         """``n`` points spread evenly over the non-empty pieces (hit-and-run in each).
 
         Pieces get ``n // k`` points each (the first ``n % k`` one more); with
@@ -260,7 +288,7 @@ class PolyhedralSet:
         X, I = np.vstack(pts), np.concatenate(idx)
         return (X, I) if return_index else X
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "format": "preimage.PolyhedralSet",
             "version": 1,
@@ -269,13 +297,13 @@ class PolyhedralSet:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> PolyhedralSet:
+    def from_dict(cls, data: Mapping[str, Any]) -> PolyhedralSet:
         try:
             return cls([Piece.from_dict(p) for p in data["pieces"]], int(data["ambient_dim"]))
         except (KeyError, TypeError) as exc:
             raise InvalidInputError(f"not a PolyhedralSet dictionary: missing {exc}") from exc
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Save to ``.npz`` or ``.json`` (by suffix); see ``docs/formats.md``."""
         from .io import save
 

@@ -7,8 +7,10 @@ through :mod:`preimage.polyhedra.solver`; membership is a vectorised matrix test
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +19,11 @@ from .._validation import as_matrix, as_points, as_vector, readonly
 from ..errors import AmbiguousGeometryError, InvalidInputError
 from . import solver
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only (and box imports this module)
+    from numpy.typing import ArrayLike, NDArray
+
+    from .box import Box
+
 __all__ = ["Polyhedron", "AffineHull", "normalize_rows"]
 
 #: Points per block in the vectorised membership test (bounds the temporary memory).
@@ -24,8 +31,8 @@ _CONTAINS_BLOCK = 1 << 15
 
 
 def normalize_rows(
-    A: np.ndarray, b: np.ndarray, *, equality: bool
-) -> tuple[np.ndarray, np.ndarray, bool]:
+    A: NDArray[np.float64], b: NDArray[np.float64], *, equality: bool
+) -> tuple[NDArray[np.float64], NDArray[np.float64], bool]:
     """Scale the rows of ``A x <= b`` (or ``A x = b``) to unit norm.
 
     Zero rows are removed. Returns the scaled rows and whether a removed zero row can
@@ -51,9 +58,9 @@ class AffineHull:
     interior.
     """
 
-    point: np.ndarray
-    basis: np.ndarray
-    implicit: np.ndarray
+    point: NDArray[np.float64]
+    basis: NDArray[np.float64]
+    implicit: NDArray[np.bool_]
 
     @property
     def dim(self) -> int:
@@ -82,13 +89,16 @@ class Polyhedron:
     [True, False]
     """
 
-    A: np.ndarray
-    b: np.ndarray
-    C: np.ndarray
-    d: np.ndarray
-    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+    A: NDArray[np.float64]
+    b: NDArray[np.float64]
+    C: NDArray[np.float64]
+    d: NDArray[np.float64]
+    #: answers computed once: "empty", "bounded" (bools) and ("hull", tol) (an AffineHull)
+    _cache: dict[str | tuple[str, float | None], Any] = field(default_factory=dict, repr=False, compare=False)
 
-    def __init__(self, A, b, C=None, d=None) -> None:
+    def __init__(
+        self, A: ArrayLike, b: ArrayLike, C: ArrayLike | None = None, d: ArrayLike | None = None
+    ) -> None:
         A_arr = as_matrix("A", A)
         n = A_arr.shape[1]
         b_arr = as_vector("b", b, length=A_arr.shape[0])
@@ -116,7 +126,9 @@ class Polyhedron:
         object.__setattr__(self, "_cache", {})
 
     @classmethod
-    def _trusted(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> Polyhedron:
+    def _trusted(
+        cls, A: NDArray[np.float64], b: NDArray[np.float64], C: NDArray[np.float64], d: NDArray[np.float64]
+    ) -> Polyhedron:
         """Build from arrays already normalised and checked (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "A", readonly(A))
@@ -127,7 +139,9 @@ class Polyhedron:
         return obj
 
     @classmethod
-    def _from_views(cls, A: np.ndarray, b: np.ndarray, C: np.ndarray, d: np.ndarray) -> Polyhedron:
+    def _from_views(
+        cls, A: NDArray[np.float64], b: NDArray[np.float64], C: NDArray[np.float64], d: NDArray[np.float64]
+    ) -> Polyhedron:
         """:meth:`_trusted` for arrays that are already read-only (views of a read-only base)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "A", A)
@@ -197,7 +211,13 @@ class Polyhedron:
             np.concatenate([self.d, other.d]),
         )
 
-    def add_constraints(self, A=None, b=None, C=None, d=None) -> Polyhedron:
+    def add_constraints(
+        self,
+        A: ArrayLike | None = None,
+        b: ArrayLike | None = None,
+        C: ArrayLike | None = None,
+        d: ArrayLike | None = None,
+    ) -> Polyhedron:
         """A new polyhedron with extra inequality and/or equality rows."""
         n = self.ambient_dim
         extra = Polyhedron(
@@ -208,7 +228,7 @@ class Polyhedron:
         )
         return self.intersect(extra)
 
-    def pullback(self, M, c=None) -> Polyhedron:
+    def pullback(self, M: ArrayLike, c: ArrayLike | None = None) -> Polyhedron:
         """``{x : M x + c ∈ self}`` — the preimage under an affine map.
 
         >>> P = Polyhedron([[1.0]], [1.0])            # y <= 1
@@ -221,7 +241,7 @@ class Polyhedron:
         return Polyhedron(self.A @ M, self.b - self.A @ c, self.C @ M, self.d - self.C @ c)
 
     # -- membership ----------------------------------------------------------------------------
-    def contains(self, X, tol: float | None = None) -> np.ndarray | bool:
+    def contains(self, X: ArrayLike, tol: float | None = None) -> NDArray[np.bool_] | bool:
         """Whether each point lies in the polyhedron (within distance ``tol``).
 
         ``X`` is ``(N, n)`` (returns a boolean array) or one point ``(n,)`` (returns a bool).
@@ -240,7 +260,7 @@ class Polyhedron:
             out[start : start + block.shape[0]] = inside
         return bool(out[0]) if single else out
 
-    def slack(self, X) -> np.ndarray:
+    def slack(self, X: ArrayLike) -> NDArray[np.float64]:
         """Signed distance ``b - A x`` of each point to each inequality (``(N, m)``)."""
         pts, _ = as_points("X", X, self.ambient_dim)
         return self.b - pts @ self.A.T
@@ -261,15 +281,15 @@ class Polyhedron:
         t = tolerances.resolve(tol, tolerances.FEASIBILITY)
         return not solver.is_feasible(self.A, self.b + t, self.C, self.d)
 
-    def minimize(self, c) -> solver.LPResult:
+    def minimize(self, c: ArrayLike) -> solver.LPResult:
         """Minimum of the linear form ``c·x`` over the polyhedron."""
         return self._lp().minimize(as_vector("c", c, length=self.ambient_dim))
 
-    def maximize(self, c) -> solver.LPResult:
+    def maximize(self, c: ArrayLike) -> solver.LPResult:
         """Maximum of the linear form ``c·x`` over the polyhedron."""
         return self._lp().maximize(as_vector("c", c, length=self.ambient_dim))
 
-    def chebyshev_center(self) -> tuple[np.ndarray | None, float]:
+    def chebyshev_center(self) -> tuple[NDArray[np.float64] | None, float]:
         """Centre and radius of the largest ball inside, within the affine hull of ``C x = d``.
 
         For a lower-dimensional polyhedron (implicit equalities) the radius is 0; use
@@ -282,7 +302,8 @@ class Polyhedron:
         key = ("hull", tol)
         if key not in self._cache:
             self._cache[key] = _affine_hull(self, tolerances.resolve(tol, tolerances.INTERIOR))
-        return self._cache[key]
+        hull: AffineHull = self._cache[key]
+        return hull
 
     @property
     def dim(self) -> int:
@@ -291,14 +312,15 @@ class Polyhedron:
             return -1
         return self.affine_hull().dim
 
-    def relative_interior_point(self) -> np.ndarray:
+    def relative_interior_point(self) -> NDArray[np.float64]:
         """A point in the relative interior (raises :class:`InvalidInputError` if empty)."""
         return self.affine_hull().point.copy()
 
     def is_bounded(self) -> bool:
         """Whether the polyhedron is bounded (the empty set is bounded)."""
         if "bounded" in self._cache:
-            return self._cache["bounded"]
+            cached: bool = self._cache["bounded"]
+            return cached
         if self.is_empty():
             self._cache["bounded"] = True
             return True
@@ -317,7 +339,7 @@ class Polyhedron:
         self._cache["bounded"] = bounded
         return bounded
 
-    def bounding_box(self):
+    def bounding_box(self) -> Box:
         """The smallest :class:`~preimage.Box` containing the polyhedron (2n LPs)."""
         from .box import Box
 
@@ -357,7 +379,7 @@ class Polyhedron:
                 lp.set_upper([i], self.b[i])
         return Polyhedron._trusted(self.A[keep].copy(), self.b[keep].copy(), self.C.copy(), self.d.copy())
 
-    def project(self, point) -> np.ndarray:
+    def project(self, point: ArrayLike) -> NDArray[np.float64]:
         """The nearest point of the polyhedron to ``point`` (a QP)."""
         p = as_vector("point", point, length=self.ambient_dim)
         n = self.ambient_dim
@@ -367,19 +389,19 @@ class Polyhedron:
         assert res.x is not None
         return res.x
 
-    def distance(self, point) -> float:
+    def distance(self, point: ArrayLike) -> float:
         """Euclidean distance from ``point`` to the polyhedron."""
         p = as_vector("point", point, length=self.ambient_dim)
         return float(np.linalg.norm(self.project(p) - p))
 
     # -- generators (pycddlib) -----------------------------------------------------------------
-    def vertices(self) -> np.ndarray:
+    def vertices(self) -> NDArray[np.float64]:
         """Vertices (``(k, n)``) of the polyhedron, by double description (small pieces)."""
         from .vertices import generators
 
         return generators(self).vertices
 
-    def rays(self) -> np.ndarray:
+    def rays(self) -> NDArray[np.float64]:
         """Extreme rays (``(r, n)``); lines appear as two opposite rays."""
         from .vertices import generators
 
@@ -387,7 +409,9 @@ class Polyhedron:
         return np.vstack([g.rays, g.lines, -g.lines]) if g.lines.size else g.rays
 
     # -- sampling -----------------------------------------------------------------------------
-    def sample(self, n: int, seed: int | None = None, *, burn_in: int = 200, thin: int = 10) -> np.ndarray:
+    def sample(
+        self, n: int, seed: int | None = None, *, burn_in: int = 200, thin: int = 10
+    ) -> NDArray[np.float64]:
         """``n`` points drawn by hit-and-run in the affine hull (works for flat pieces).
 
         The walk is seeded by ``seed`` (same seed, same points); the polyhedron must be
@@ -398,7 +422,7 @@ class Polyhedron:
         return hit_and_run(self, n, seed=seed, burn_in=burn_in, thin=thin)
 
     # -- serialisation -------------------------------------------------------------------------
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary (see ``docs/formats.md``)."""
         return {
             "A": self.A.tolist(),
@@ -409,7 +433,7 @@ class Polyhedron:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> Polyhedron:
+    def from_dict(cls, data: Mapping[str, Any]) -> Polyhedron:
         try:
             n = int(data["ambient_dim"])
             A = np.asarray(data["A"], dtype=np.float64).reshape(-1, n)
@@ -418,18 +442,19 @@ class Polyhedron:
         except (KeyError, TypeError, ValueError) as exc:
             raise InvalidInputError(f"not a polyhedron dictionary: {exc}") from exc
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike[str]) -> None:
         """Save to ``.npz`` or ``.json`` (chosen by the file suffix)."""
         from .io import save
 
         save(self, path)
 
 
-def _as_polyhedron(obj) -> Polyhedron:
+def _as_polyhedron(obj: Any) -> Polyhedron:
     if isinstance(obj, Polyhedron):
         return obj
     if hasattr(obj, "as_polyhedron"):
-        return obj.as_polyhedron()
+        P: Polyhedron = obj.as_polyhedron()
+        return P
     raise InvalidInputError(f"expected a Polyhedron or a Box, got {type(obj).__name__}")
 
 

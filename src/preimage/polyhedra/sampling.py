@@ -9,9 +9,16 @@ inside the polyhedron, and a uniform point on it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (and polyhedron imports this module)
+    from numpy.typing import NDArray
+
+    from .polyhedron import Polyhedron
 
 __all__ = ["hit_and_run"]
 
@@ -19,7 +26,9 @@ __all__ = ["hit_and_run"]
 _CHAINS = 16
 
 
-def hit_and_run(P, n: int, *, seed: int | None = None, burn_in: int = 200, thin: int = 10) -> np.ndarray:
+def hit_and_run(
+    P: Polyhedron, n: int, *, seed: int | None = None, burn_in: int = 200, thin: int = 10
+) -> NDArray[np.float64]:
     """Return ``n`` points of the polyhedron ``P`` (bounded, non-empty), as an ``(n, d)`` array.
 
     The chains start at a relative-interior point; after ``burn_in`` steps each chain

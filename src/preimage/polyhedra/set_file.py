@@ -10,9 +10,12 @@ small ones are read into memory instead.
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -22,13 +25,16 @@ from .io import pattern_dtype
 from .polyhedral_set import AffineMap, Piece, PolyhedralSet
 from .polyhedron import Polyhedron
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import NDArray
+
 __all__ = ["SetFileView", "map_arrays"]
 
 #: members smaller than this are read into memory rather than mapped
 _MAP_MIN_BYTES = 1 << 16
 
 
-def map_arrays(path) -> dict[str, np.ndarray]:
+def map_arrays(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """Every array of the ``.npz`` file at ``path``: memory-mapped (read-only) where stored
     uncompressed, read otherwise."""
     out: dict[str, np.ndarray] = {}
@@ -59,7 +65,13 @@ class SetFileView(PolyhedralSet):
     ``order`` (optional) lists the file's pieces in the order the view presents them.
     """
 
-    def __init__(self, path, order: np.ndarray | None = None) -> None:  # noqa: D107 - see the class
+    # set in __init__ (the instance has a __dict__: the base class's slots stay unset)
+    _path: str
+    _arrays: dict[str, np.ndarray]
+    _order: NDArray[np.int64] | None
+    _n: int
+
+    def __init__(self, path: str | os.PathLike[str], order: np.ndarray | None = None) -> None:  # noqa: D107 - see the class
         arrays = map_arrays(path)
         if str(arrays.get("format", "")) != "preimage.PolyhedralSet":
             raise InvalidInputError(f"{str(path)!r} does not hold a preimage.PolyhedralSet")
@@ -97,10 +109,10 @@ class SetFileView(PolyhedralSet):
                 amap = AffineMap._from_views(a["M"][Mo[j]:Mo[j + 1]].reshape(-1, n), a["c"][Mo[j]:Mo[j + 1]])
         return Piece._from_views(P, pattern, amap)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Piece]:
         return (self[i] for i in range(self._n))
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> tuple[Piece, ...]:
         if name == "pieces":  # the whole tuple, built once on demand (e.g. for code that needs it)
             pieces = tuple(self)
             object.__setattr__(self, "pieces", pieces)
@@ -110,5 +122,5 @@ class SetFileView(PolyhedralSet):
     def __repr__(self) -> str:
         return f"SetFileView({self._n} pieces in R^{self.ambient_dim}, file {self._path!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[SetFileView], tuple[str, NDArray[np.int64] | None]]:
         return SetFileView, (self._path, self._order)

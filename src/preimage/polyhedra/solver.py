@@ -18,13 +18,19 @@ import contextlib
 import os
 import sys
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from types import ModuleType
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .. import tolerances
 from ..errors import InvalidInputError, SolverError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only; highspy itself is imported lazily
+    import highspy
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = [
     "LPResult",
@@ -51,7 +57,7 @@ def _bump() -> None:
     _solve_total += 1
 
 
-def _highspy():  # imported lazily: keeps ``import preimage`` fast
+def _highspy() -> ModuleType:  # imported lazily: keeps ``import preimage`` fast
     import highspy
 
     return highspy
@@ -67,7 +73,7 @@ _banner_done = False
 
 
 @contextlib.contextmanager
-def _fds_silenced():
+def _fds_silenced() -> Iterator[None]:
     """Point the OS-level stdout and stderr at /dev/null (C/C++ writes included)."""
     for stream in (sys.stdout, sys.stderr):
         try:
@@ -106,11 +112,13 @@ def _c_fflush() -> None:
         pass
 
 
-def _construct_highs(hs):
+def _construct_highs(hs: ModuleType) -> highspy.Highs:
     """``hs.Highs()``, the process's first one with its console banner silenced."""
     global _banner_done
+    h: highspy.Highs  # ``hs`` is the highspy module (typed as a plain module)
     if _banner_done:
-        return hs.Highs()
+        h = hs.Highs()
+        return h
     with _banner_lock:
         if not _banner_done:
             with _fds_silenced():
@@ -118,7 +126,8 @@ def _construct_highs(hs):
                 h.setOptionValue("output_flag", False)
             _banner_done = True
             return h
-    return hs.Highs()
+    h = hs.Highs()
+    return h
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +139,7 @@ class LPResult:
     """
 
     status: Status
-    x: np.ndarray | None
+    x: NDArray[np.float64] | None
     value: float
 
     @property
@@ -138,7 +147,7 @@ class LPResult:
         return self.status != "infeasible"
 
 
-def _new_highs(time_limit: float | None = None):
+def _new_highs(time_limit: float | None = None) -> highspy.Highs:
     hs = _highspy()
     h = _construct_highs(hs)
     h.setOptionValue("output_flag", False)
@@ -151,7 +160,9 @@ def _new_highs(time_limit: float | None = None):
     return h
 
 
-def _check_system(A, b, C, d, n: int | None):
+def _check_system(
+    A: ArrayLike, b: ArrayLike, C: ArrayLike | None, d: ArrayLike | None, n: int | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], int]:
     A = np.asarray(A, dtype=np.float64)
     if A.ndim != 2:
         raise InvalidInputError(f"A must be a 2-D matrix, got shape {A.shape}")
@@ -198,26 +209,26 @@ class LinearProgram:
 
     def __init__(
         self,
-        A,
-        b,
-        C=None,
-        d=None,
-        lower=None,
-        upper=None,
+        A: ArrayLike,
+        b: ArrayLike,
+        C: ArrayLike | None = None,
+        d: ArrayLike | None = None,
+        lower: ArrayLike | None = None,
+        upper: ArrayLike | None = None,
         *,
         n: int | None = None,
         time_limit: float | None = None,
     ) -> None:
         A, b, C, d, n = _check_system(A, b, C, d, n)
         hs = _highspy()
-        inf = hs.kHighsInf
+        inf: float = hs.kHighsInf
         lo = np.full(n, -inf) if lower is None else np.asarray(lower, dtype=np.float64).copy()
         hi = np.full(n, inf) if upper is None else np.asarray(upper, dtype=np.float64).copy()
         lo[~np.isfinite(lo)] = -inf
         hi[~np.isfinite(hi)] = inf
         rows = np.vstack([A, C]) if C.shape[0] else A
         m, k = A.shape[0], C.shape[0]
-        lp = hs.HighsLp()
+        lp: highspy.HighsLp = hs.HighsLp()
         lp.num_col_ = n
         lp.num_row_ = m + k
         lp.col_cost_ = np.zeros(n)
@@ -252,7 +263,7 @@ class LinearProgram:
         return int(self._h.getNumRow())
 
     # -- modification ------------------------------------------------------------------------
-    def set_bounds(self, rows, lower, upper) -> None:
+    def set_bounds(self, rows: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> None:
         """Change the bounds ``lower <= row·x <= upper`` of existing rows."""
         hs = _highspy()
         rows = np.asarray(rows, dtype=np.int32).reshape(-1)
@@ -260,13 +271,14 @@ class LinearProgram:
         upper = np.broadcast_to(np.asarray(upper, dtype=np.float64), rows.shape).copy()
         lower[np.isneginf(lower)] = -hs.kHighsInf
         upper[np.isposinf(upper)] = hs.kHighsInf
-        self._h.changeRowsBounds(len(rows), rows, lower, upper)
+        # highspy 1.15's stubs omit Highs.changeRowsBounds (the binding has it)
+        self._h.changeRowsBounds(len(rows), rows, lower, upper)  # type: ignore[attr-defined]
 
-    def set_upper(self, rows, upper) -> None:
+    def set_upper(self, rows: ArrayLike, upper: ArrayLike) -> None:
         """Change the right-hand side ``b`` of existing inequality rows."""
         self.set_bounds(rows, -np.inf, upper)
 
-    def set_column_bounds(self, lower, upper) -> None:
+    def set_column_bounds(self, lower: ArrayLike, upper: ArrayLike) -> None:
         """Change the bounds on every variable."""
         hs = _highspy()
         lo = np.asarray(lower, dtype=np.float64).copy()
@@ -275,7 +287,7 @@ class LinearProgram:
         hi[np.isposinf(hi)] = hs.kHighsInf
         self._h.changeColsBounds(self._n, self._cost_idx, lo, hi)
 
-    def add_rows(self, A, lower, upper) -> np.ndarray:
+    def add_rows(self, A: ArrayLike, lower: ArrayLike, upper: ArrayLike) -> NDArray[np.int_]:
         """Append rows ``lower <= A x <= upper``; return their indices."""
         hs = _highspy()
         A = np.asarray(A, dtype=np.float64).reshape(-1, self._n)
@@ -291,7 +303,7 @@ class LinearProgram:
         self._h.addRows(r, lower, upper, len(nz_r), starts, nz_c.astype(np.int32), A[nz_r, nz_c])
         return np.arange(first, first + r)
 
-    def delete_rows(self, rows) -> None:
+    def delete_rows(self, rows: ArrayLike) -> None:
         """Delete rows by index (later rows shift down)."""
         rows = np.asarray(rows, dtype=np.int32).reshape(-1)
         if rows.size:
@@ -341,10 +353,10 @@ class LinearProgram:
             st = st2
         raise SolverError(f"HiGHS ended with status {self._h.modelStatusToString(st)!r}")
 
-    def _set_cost(self, c: np.ndarray) -> None:
+    def _set_cost(self, c: NDArray[np.float64]) -> None:
         self._h.changeColsCost(self._n, self._cost_idx, np.ascontiguousarray(c, dtype=np.float64))
 
-    def minimize(self, c) -> LPResult:
+    def minimize(self, c: ArrayLike) -> LPResult:
         """Minimise ``c·x``; returns an :class:`LPResult`."""
         c = np.asarray(c, dtype=np.float64).reshape(-1)
         if c.shape[0] != self._n:
@@ -356,7 +368,7 @@ class LinearProgram:
             return LPResult("optimal", x, float(c @ x))
         return LPResult(status, None, -np.inf if status == "unbounded" else np.nan)
 
-    def maximize(self, c) -> LPResult:
+    def maximize(self, c: ArrayLike) -> LPResult:
         """Maximise ``c·x``; returns an :class:`LPResult` (``value`` is the maximum)."""
         res = self.minimize(-np.asarray(c, dtype=np.float64))
         return LPResult(res.status, res.x, -res.value if res.status != "infeasible" else np.nan)
@@ -366,17 +378,24 @@ class LinearProgram:
         self._set_cost(np.zeros(self._n))
         return self._run() != "infeasible"
 
-    def feasible_point(self) -> np.ndarray | None:
+    def feasible_point(self) -> NDArray[np.float64] | None:
         """A point satisfying the constraints, or ``None`` when there is none."""
         res = self.minimize(np.zeros(self._n))
         return res.x
 
-    def row_values(self) -> np.ndarray:
+    def row_values(self) -> NDArray[np.float64]:
         """Row activities ``A x`` at the last solution."""
         return np.array(self._h.getSolution().row_value, dtype=np.float64)
 
 
-def is_feasible(A, b, C=None, d=None, lower=None, upper=None) -> bool:
+def is_feasible(
+    A: ArrayLike,
+    b: ArrayLike,
+    C: ArrayLike | None = None,
+    d: ArrayLike | None = None,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+) -> bool:
     """Whether ``{x : A x <= b, C x = d, lower <= x <= upper}`` is non-empty.
 
     >>> is_feasible([[1.0], [-1.0]], [1.0, -2.0])
@@ -385,7 +404,17 @@ def is_feasible(A, b, C=None, d=None, lower=None, upper=None) -> bool:
     return LinearProgram(A, b, C, d, lower, upper).is_feasible()
 
 
-def optimize(c, A, b, C=None, d=None, lower=None, upper=None, *, sense: str = "min") -> LPResult:
+def optimize(
+    c: ArrayLike,
+    A: ArrayLike,
+    b: ArrayLike,
+    C: ArrayLike | None = None,
+    d: ArrayLike | None = None,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
+    *,
+    sense: str = "min",
+) -> LPResult:
     """Minimise (``sense="min"``) or maximise (``"max"``) ``c·x`` over the polyhedron."""
     lp = LinearProgram(A, b, C, d, lower, upper)
     if sense == "min":
@@ -396,8 +425,13 @@ def optimize(c, A, b, C=None, d=None, lower=None, upper=None, *, sense: str = "m
 
 
 def chebyshev_center(
-    A, b, C=None, d=None, *, max_radius: float | None = None
-) -> tuple[np.ndarray | None, float]:
+    A: ArrayLike,
+    b: ArrayLike,
+    C: ArrayLike | None = None,
+    d: ArrayLike | None = None,
+    *,
+    max_radius: float | None = None,
+) -> tuple[NDArray[np.float64] | None, float]:
     """Centre and radius of the largest ball inside ``{A x <= b, C x = d}``.
 
     The ball lives in the affine space ``C x = d``; its radius is measured with the row
@@ -437,14 +471,14 @@ def chebyshev_center(
 
 
 def minimize_quadratic(
-    Q,
-    c,
-    A=None,
-    b=None,
-    C=None,
-    d=None,
-    lower=None,
-    upper=None,
+    Q: ArrayLike,
+    c: ArrayLike,
+    A: ArrayLike | None = None,
+    b: ArrayLike | None = None,
+    C: ArrayLike | None = None,
+    d: ArrayLike | None = None,
+    lower: ArrayLike | None = None,
+    upper: ArrayLike | None = None,
 ) -> LPResult:
     """Solve the convex QP ``min ½ xᵀ Q x + cᵀ x`` s.t. ``A x <= b, C x = d, lower <= x <= upper``.
 
@@ -466,6 +500,7 @@ def minimize_quadratic(
     c = np.asarray(c, dtype=np.float64).reshape(-1)
     if A is None:
         A, b = np.zeros((0, n)), np.zeros(0)
+    b = np.asarray(b, dtype=np.float64)  # as LinearProgram converts it (an array from here on)
     definite = bool(eig.size and eig.min() > tolerances.RANK_RELATIVE * max(1.0, abs(eig).max()))
     try:
         res = _qp_once(Q, c, A, b, C, d, lower, upper, n, tolerances.SOLVER_FEASIBILITY)
@@ -485,7 +520,19 @@ def minimize_quadratic(
     raise SolverError(f"HiGHS could not solve the QP reliably (status {res.status!r} after a retry)")
 
 
-def _qp_once(Q, c, A, b, C, d, lower, upper, n, feas_tol, presolve: bool = False) -> LPResult:
+def _qp_once(
+    Q: NDArray[np.float64],
+    c: NDArray[np.float64],
+    A: ArrayLike,
+    b: ArrayLike,
+    C: ArrayLike | None,
+    d: ArrayLike | None,
+    lower: ArrayLike | None,
+    upper: ArrayLike | None,
+    n: int,
+    feas_tol: float,
+    presolve: bool = False,
+) -> LPResult:
     hs = _highspy()
     lp = LinearProgram(A, b, C, d, lower, upper, n=n)
     lp._h.setOptionValue("primal_feasibility_tolerance", float(feas_tol))
@@ -497,7 +544,7 @@ def _qp_once(Q, c, A, b, C, d, lower, upper, n, feas_tol, presolve: bool = False
     cols, rows = np.nonzero(low.T)
     counts = np.bincount(cols, minlength=n)
     start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    hess = hs.HighsHessian()
+    hess: highspy.HighsHessian = hs.HighsHessian()
     hess.dim_ = n
     hess.format_ = hs.HessianFormat.kTriangular
     hess.start_ = start
@@ -511,7 +558,16 @@ def _qp_once(Q, c, A, b, C, d, lower, upper, n, feas_tol, presolve: bool = False
     return LPResult("optimal", x, float(0.5 * x @ Q @ x + c @ x))
 
 
-def _qp_feasible(x, A, b, C, d, lower, upper, tol: float) -> bool:
+def _qp_feasible(
+    x: NDArray[np.float64] | None,
+    A: ArrayLike,
+    b: ArrayLike,
+    C: ArrayLike | None,
+    d: ArrayLike | None,
+    lower: ArrayLike | None,
+    upper: ArrayLike | None,
+    tol: float,
+) -> bool:
     """Whether ``x`` satisfies the constraints within ``tol`` (scaled by the row norms)."""
     if x is None or not np.all(np.isfinite(x)):
         return False

@@ -7,12 +7,18 @@ checks, low-dimensional inputs). The H-representation is passed to cdd in floati
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import tolerances
 from .._validation import readonly
 from ..errors import SolverError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (and polyhedron imports this module)
+    from numpy.typing import NDArray
+
+    from .polyhedron import Polyhedron
 
 __all__ = ["Generators", "generators"]
 
@@ -21,12 +27,12 @@ __all__ = ["Generators", "generators"]
 class Generators:
     """V-representation ``conv(vertices) + cone(rays) + span(lines)``."""
 
-    vertices: np.ndarray
-    rays: np.ndarray
-    lines: np.ndarray
+    vertices: NDArray[np.float64]
+    rays: NDArray[np.float64]
+    lines: NDArray[np.float64]
 
 
-def generators(P) -> Generators:
+def generators(P: Polyhedron) -> Generators:
     """Vertices, extreme rays and lineality directions of the polyhedron ``P``.
 
     >>> from preimage.polyhedra.polyhedron import Polyhedron
@@ -66,7 +72,9 @@ def generators(P) -> Generators:
     return Generators(readonly(vertices), readonly(rays), readonly(lines))
 
 
-def _verify(P, vertices: np.ndarray, rays: np.ndarray, lines: np.ndarray) -> None:
+def _verify(
+    P: Polyhedron, vertices: NDArray[np.float64], rays: NDArray[np.float64], lines: NDArray[np.float64]
+) -> None:
     """Refuse a V-representation that does not satisfy the H-representation."""
     tol = tolerances.CONTAINS
     if vertices.size and not np.all(P.contains(vertices, tol=tol * max(1.0, float(np.abs(vertices).max())))):
