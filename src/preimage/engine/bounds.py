@@ -18,27 +18,55 @@ from __future__ import annotations
 
 import numpy as np
 from numba import njit
-from numba.typed import List
 
 from ..activations.base import relax_units
 
-__all__ = ["VERTICES", "BOX", "pack_layers", "forward_bounds", "backward_rows", "min_over", "layer_bounds"]
+__all__ = ["VERTICES", "BOX", "pack_layers", "layer", "n_layers", "forward_bounds", "backward_rows", "min_over", "layer_bounds"]
 
 VERTICES = 0
 BOX = 1
 
 
-def pack_layers(weights, biases, tables) -> List:
-    """The layers as a typed list of tuples ``(W, b, *table arrays, plain, identity)`` for
-    the compiled code (``tables``: each layer's :class:`~preimage.activations.UnitTable`)."""
-    out = List()
-    for W, b, t in zip(weights, biases, tables):
-        identity = t.n_decisions == 0 and bool(np.all(t.br_slope == 1.0)) and bool(np.all(t.br_icpt == 0.0)) \
-            and t.n_units == np.shape(W)[0] and bool(np.all(t.br_src == np.arange(t.n_units)))
-        # fresh writable copies: a typed list needs one array type for every layer
-        out.append((np.array(W, dtype=np.float64, order="C"), np.array(b, dtype=np.float64, order="C"),
-                    *(np.array(a, order="C") for a in t.arrays()), np.int64(t.plain), np.int64(identity)))
-    return out
+def pack_layers(weights, biases, tables) -> tuple:
+    """The layers as one tuple of flat arrays with offsets (one type whatever the depth, and no
+    numba container to build from Python); :func:`layer` gives layer ``l``'s view of it,
+    ``(W, b, *table arrays, plain, identity)`` (``tables``: each layer's
+    :class:`~preimage.activations.UnitTable`)."""
+    def flat(parts, dtype):
+        parts = [np.asarray(p, dtype=dtype).reshape(-1) for p in parts]
+        return (np.ascontiguousarray(np.concatenate(parts)) if parts else np.zeros(0, dtype),
+                np.concatenate([[0], np.cumsum([p.size for p in parts])]).astype(np.int64))
+
+    fields = [flat(weights, np.float64), flat(biases, np.float64)]
+    dtypes = (np.int64, np.int64, np.float64, np.int64, np.int64, np.int8, np.int64, np.float64, np.float64,
+              np.int64, np.int64, np.int8)
+    for k, dt in enumerate(dtypes):
+        fields.append(flat([t.arrays()[k] for t in tables], dt))
+    shapes = np.array([np.shape(W) for W in weights], dtype=np.int64).reshape(-1, 2)
+    flags = np.array([[t.plain, t.n_decisions == 0 and bool(np.all(t.br_slope == 1.0))
+                       and bool(np.all(t.br_icpt == 0.0)) and t.n_units == np.shape(W)[0]
+                       and bool(np.all(t.br_src == np.arange(t.n_units)))] for W, t in zip(weights, tables)],
+                     dtype=np.int64).reshape(-1, 2)
+    return (tuple(a for pair in fields for a in pair), np.ascontiguousarray(shapes), np.ascontiguousarray(flags))
+
+
+@njit(cache=True, nogil=True)
+def n_layers(net):
+    return net[1].shape[0]
+
+
+@njit(cache=True, nogil=True)
+def layer(net, l):
+    """Layer ``l`` of :func:`pack_layers`: ``(W, b, dec_p, dec_q, dec_delta, dec_unit, unit_off, kind,
+    br_src, br_slope, br_icpt, req_off, req_dec, req_val, plain, identity)`` as views."""
+    a, shapes, flags = net
+    W = a[0][a[1][l]:a[1][l + 1]].reshape((shapes[l, 0], shapes[l, 1]))
+    return (W, a[2][a[3][l]:a[3][l + 1]],
+            a[4][a[5][l]:a[5][l + 1]], a[6][a[7][l]:a[7][l + 1]], a[8][a[9][l]:a[9][l + 1]],
+            a[10][a[11][l]:a[11][l + 1]], a[12][a[13][l]:a[13][l + 1]], a[14][a[15][l]:a[15][l + 1]],
+            a[16][a[17][l]:a[17][l + 1]], a[18][a[19][l]:a[19][l + 1]], a[20][a[21][l]:a[21][l + 1]],
+            a[22][a[23][l]:a[23][l + 1]], a[24][a[25][l]:a[25][l + 1]], a[26][a[27][l]:a[27][l + 1]],
+            flags[l, 0], flags[l, 1])
 
 
 @njit(cache=True, nogil=True)
@@ -128,16 +156,16 @@ def _relax_forward(Lz, lz, Uz, uz, src_l, a_l, c_l, src_u, a_u, c_u):
 def forward_bounds(kind, X, blo, bhi, HL, hL, HU, hU, layers, start):
     """Ranges of the pre-activations of layers ``start..`` (0-based) over the region, flat
     ``(los, his)``, given bounds ``(HL, hL) <= h <= (HU, hU)`` of the layer before ``start``."""
-    L = len(layers)
+    L = n_layers(layers)
     n_total = 0
     for m in range(start, L):
-        n_total += layers[m][0].shape[0]
+        n_total += layers[1][m, 0]
     los = np.empty(n_total)
     his = np.empty(n_total)
     Lh, lh, Uh, uh = HL, hL, HU, hU
     pos = 0
     for m in range(start, L):
-        lay = layers[m]
+        lay = layer(layers, m)
         W, b = lay[0], lay[1]
         n = W.shape[0]
         Lz, lz, Uz, uz = _through(Lh, lh, Uh, uh, W, b)
@@ -162,16 +190,16 @@ def backward_rows(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, rows, on_pre
     """Lower bounds of ``rows · v`` over the region by back-substitution, ``v`` the last
     layer's pre-activation (``on_pre``) or output; each activation is relaxed with the ranges
     ``los, his`` of :func:`forward_bounds` (its coefficient's sign picks the lower or upper line)."""
-    L = len(layers)
+    L = n_layers(layers)
     n_total = 0
     for m in range(start, L):
-        n_total += layers[m][0].shape[0]
+        n_total += layers[1][m, 0]
     k_rows = rows.shape[0]
     Lam = rows.copy()
     const = np.zeros(k_rows)
     pos = n_total
     for m in range(L - 1, start - 1, -1):
-        lay = layers[m]
+        lay = layer(layers, m)
         W, b = lay[0], lay[1]
         n, p = W.shape
         pos -= n
@@ -227,8 +255,7 @@ def layer_bounds(layers, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarra
     zero = np.zeros(d)
     los, his = forward_bounds(BOX, np.zeros((0, d)), lo, hi, eye, zero, eye, zero, layers, 0)
     out, pos = [], 0
-    for lay in layers:
-        n = lay[0].shape[0]
+    for n in layers[1][:, 0]:
         out.append((los[pos:pos + n], his[pos:pos + n]))
         pos += n
     return out

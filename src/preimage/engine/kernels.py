@@ -50,7 +50,9 @@ _f8 = types.float64
 # of (W, b, the activation's table arrays, plain, identity), the domain, the target, the options,
 # the stack; then max_nodes and max_out
 _TABLE = (_i8_1, _i8_1, _f8_1, _i8_1, _i8_1, _i1_1, _i8_1, _f8_1, _f8_1, _i8_1, _i8_1, _i1_1)
-_LAYERS = types.ListType(types.Tuple((_f8_2, _f8_1, *_TABLE, _i8, _i8)))
+# bounds.pack_layers: (W, b, the table's arrays), each flat with its offsets; shapes; flags
+_LAYERS = types.Tuple((types.Tuple(tuple(t for a in (_f8_1, _f8_1, *_TABLE) for t in (a, _i8_1))),
+                       types.int64[:, ::1], types.int64[:, ::1]))
 _DOM = types.Tuple((_f8_2, _f8_1, _f8_1, _f8_1, _f8_1))
 _TARGET = types.Tuple((_i8, _f8_1, _f8_1, _i1_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1,
                        types.boolean))

@@ -40,8 +40,8 @@ from numba.core.errors import NumbaWarning
 from numba.typed import List
 
 from ..activations.base import DONT_CARE, MAX, relax_units, unit_branches
-from .bounds import BOX, VERTICES, backward_rows, forward_bounds, min_over
-from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls
+from .bounds import BOX, VERTICES, backward_rows, forward_bounds, layer, min_over, n_layers
+from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls, affine_rank
 
 __all__ = ["walk", "VERTEX_REGIONS", "LP_REGIONS", "T_NONE", "T_FORCE", "T_POLY"]
 
@@ -150,27 +150,30 @@ def _sides(X, T, a, c, band_rel, exact, dom_A, dom_b, A, cc, E, e):
 
 @njit(cache=True, nogil=True)
 def _affine_rank(X, tol):
-    V = X.shape[0]
-    if V == 0:
-        return -1
-    if V == 1:
-        return 0
-    d = X.shape[1]
-    Y = np.empty((V - 1, d))
-    scale = 1.0
-    for v in range(V):
-        for q in range(d):
-            if abs(X[v, q]) > scale:
-                scale = abs(X[v, q])
-    for v in range(1, V):
-        for q in range(d):
-            Y[v - 1, q] = X[v, q] - X[0, q]
-    sv = np.linalg.svd(Y)[1]
-    r = 0
-    for i in range(sv.shape[0]):
-        if sv[i] > tol * scale:
-            r += 1
+    """Dimension of the affine hull of the vertices (rare path, in object mode: numba's own
+    SVD would load LAPACK through scipy at every start)."""
+    with objmode(r="int64"):
+        r = affine_rank(X, tol)
     return r
+
+
+@njit(cache=True, nogil=True)
+def _row_map(a, H):
+    """``a · H`` (a row through a map), written out: numba's ``@`` would load BLAS through scipy."""
+    out = np.zeros(H.shape[1])
+    for i in range(H.shape[0]):
+        if a[i] != 0.0:
+            for q in range(H.shape[1]):
+                out[q] += a[i] * H[i, q]
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _dot(a, b):
+    t = 0.0
+    for i in range(a.shape[0]):
+        t += a[i] * b[i]
+    return t
 
 
 @njit(cache=True, nogil=True)
@@ -381,11 +384,11 @@ def _reachable(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, tkind, rows, rh
     """Whether bounds leave the target reachable from a region whose layer ``start - 1`` output
     lies between ``(HL, hL)`` and ``(HU, hU)`` (``False``: prune). A bound must miss the target
     by more than its rounding scale (relative to the magnitudes involved)."""
-    L = len(layers)
+    L = n_layers(layers)
     if start >= L or rows.shape[0] == 0:
         return True
     los, his = forward_bounds(kind, X, blo, bhi, HL, hL, HU, hU, layers, start)
-    n_last = layers[L - 1][0].shape[0]
+    n_last = layers[1][L - 1, 0]
     if tkind == T_FORCE:
         base = los.shape[0] - n_last
         for u in range(n_last):
@@ -459,7 +462,7 @@ def walk(kind, ctx, layers, dom, target, opts, stack, max_nodes, max_out):
      c_flat, N_in) = stack
     d = X_flat.shape[1]
     words = T_flat.shape[1]
-    L = len(layers)
+    L = n_layers(layers)
     sX = List()
     sT = List()
     sL = List()
@@ -512,7 +515,7 @@ def walk(kind, ctx, layers, dom, target, opts, stack, max_nodes, max_out):
         if kind == LP_REGIONS:
             _lp_sync(ctx, A, c)
         while True:
-            lay = layers[l]
+            lay = layer(layers, l)
             is_target = l == L - 1
             if is_target and tkind == T_FORCE:
                 # -- the activity: each unit's preimage interval, then the forced branches
@@ -791,16 +794,16 @@ def walk(kind, ctx, layers, dom, target, opts, stack, max_nodes, max_out):
                     alive = True
                     if kind == VERTEX_REGIONS:
                         for r in range(P_aoff[g], P_aoff[g + 1]):
-                            a_u = P_A[r] @ H
-                            c_u = P_A[r] @ h - P_b[r]
+                            a_u = _row_map(P_A[r], H)
+                            c_u = _dot(P_A[r], h) - P_b[r]
                             alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
                                 Xg, Tg, dim, ng, Ag, cg, Eg, eg, a_u, c_u, CUT_CLIP, True, rel, band, dom_A, dom_b)
                             if not alive:
                                 break
                         if alive:
                             for r in range(P_coff[g], P_coff[g + 1]):
-                                a_u = P_C[r] @ H
-                                c_u = P_C[r] @ h - P_d[r]
+                                a_u = _row_map(P_C[r], H)
+                                c_u = _dot(P_C[r], h) - P_d[r]
                                 alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
                                     Xg, Tg, dim, ng, Ag, cg, Eg, eg, a_u, c_u, CUT_SLICE, False, rel, band, dom_A,
                                     dom_b)
@@ -843,7 +846,7 @@ def walk(kind, ctx, layers, dom, target, opts, stack, max_nodes, max_out):
                 pruned += 1
                 break
             # -- push the map through the next affine layer
-            nxt = layers[l + 1]
+            nxt = layer(layers, l + 1)
             W, b = nxt[0], nxt[1]
             m = W.shape[0]
             n = H.shape[0]
