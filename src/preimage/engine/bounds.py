@@ -21,7 +21,8 @@ from numba import njit
 
 from ..activations.base import relax_units
 
-__all__ = ["VERTICES", "BOX", "pack_layers", "layer", "n_layers", "forward_bounds", "backward_rows", "min_over", "layer_bounds"]
+__all__ = ["VERTICES", "BOX", "pack_layers", "layer", "n_layers", "forward_bounds", "backward_rows", "min_over",
+           "layer_bounds"]
 
 VERTICES = 0
 BOX = 1
