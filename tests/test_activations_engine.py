@@ -202,10 +202,11 @@ def test_verdicts_through_every_activation(kind):
         text = (f"(declare-const X_0 Real)\n(declare-const X_1 Real)\n(declare-const Y_0 Real)\n"
                 f"(declare-const Y_1 Real)\n(assert (>= X_0 -1.0))\n(assert (<= X_0 1.0))\n"
                 f"(assert (>= X_1 -1.0))\n(assert (<= X_1 1.0))\n(assert (>= Y_0 {float(t)!r}))\n")
-        v = preimage.verify(net, parse_vnnlib(text), falsify=False)
-        assert v.status == expect
-        if expect == "sat":
-            assert forward(np.asarray(v.counterexample)[None, :])[0, 0] >= t - 1e-7
+        for falsify in (False, True):  # the exact search alone, and after falsification (gradients, bounds)
+            v = preimage.verify(net, parse_vnnlib(text), falsify=falsify)
+            assert v.status == expect
+            if expect == "sat":
+                assert forward(np.asarray(v.counterexample)[None, :])[0, 0] >= t - 1e-7
 
 
 @pytest.mark.parametrize("kind", ["hardtanh", "maxpool2d"])

@@ -3,13 +3,18 @@ sign-gradient steps on the distance to the unsafe set.
 
 It can only ever answer "sat" (with an input whose forward pass is checked against the
 spec); it never proves anything, so :func:`preimage.verify` runs the exact search when it
-finds nothing.
+finds nothing. Disjuncts of the unsafe set that the engine's bounds
+(:mod:`preimage.engine.bounds`, the same as the exact search prunes with) show out of reach
+over the box are not searched; gradients follow each unit's branch
+(:class:`~preimage.activations.UnitTable`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .. import tolerances
+from ..activations import PiecewiseLinear
 from ..polyhedra import Box
 
 __all__ = ["falsify"]
@@ -39,19 +44,45 @@ def _margins(Y: np.ndarray, polys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _gradient(net, X: np.ndarray, G_out: np.ndarray) -> np.ndarray:
-    """Row-wise ``G_out[i] · ∂f/∂x`` at ``X[i]`` (backpropagation through the ReLU masks)."""
-    masks = []
+    """Row-wise ``G_out[i] · ∂f/∂x`` at ``X[i]`` (backpropagation through each unit's branch:
+    its slope and the entry of ``z`` it reads)."""
+    branch_maps = []
     H = X
     for lay in net.layers:
         Z = lay.pre_activation(H)
-        masks.append(Z > 0 if lay.relu else None)
-        H = np.maximum(Z, 0.0) if lay.relu else Z
+        t = lay.activation.table(lay.pre_dim)
+        r = t.unit_off[:-1][None, :] + lay.activation.branches(Z).astype(np.int64)
+        branch_maps.append((t.br_src[r], t.br_slope[r]))  # h_u = slope · z[src] + intercept
+        H = lay.activation.evaluate(Z)
     g = G_out
-    for lay, mask in zip(reversed(net.layers), reversed(masks)):
-        if mask is not None:
-            g = g * mask
-        g = g @ lay.dense_weight
+    for lay, (src, slope) in zip(reversed(net.layers), reversed(branch_maps)):
+        gz = np.zeros((g.shape[0], lay.pre_dim))
+        np.add.at(gz, (np.arange(g.shape[0])[:, None], src), g * slope)
+        g = gz @ lay.dense_weight
     return g
+
+
+def _reachable_disjuncts(net, domain: Box, polys) -> list:
+    """The disjuncts that interval bounds over the box leave in reach (the others cannot hold)."""
+    from .bounds import layer_bounds, pack_layers
+
+    layers = pack_layers([lay.dense_weight for lay in net.layers], [lay.bias for lay in net.layers],
+                         [lay.activation.table(lay.pre_dim) for lay in net.layers])
+    lo, hi = layer_bounds(layers, domain.lo, domain.hi)[-1]
+    last = net.layers[-1].activation
+    if not last.is_identity:  # bounds of the output from those of its pre-activation
+        ends = last.evaluate(np.vstack([lo, hi]))
+        lo, hi = ends.min(axis=0), ends.max(axis=0)
+        if not isinstance(last, PiecewiseLinear) or np.any(np.diff(last.slopes) < 0) or np.any(last.slopes < 0):
+            return list(polys)  # not monotone: the ends do not bound it
+    keep = []
+    for A, b, C, d in polys:
+        rows = np.vstack([A, C, -C]) if C.shape[0] else A
+        rhs = np.concatenate([b, d, -d]) if C.shape[0] else b
+        low = np.minimum(rows * lo, rows * hi).sum(axis=1)
+        if not np.any(low > rhs + tolerances.FEASIBILITY * (1.0 + np.abs(rhs) + np.abs(low))):
+            keep.append((A, b, C, d))
+    return keep
 
 
 def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, keep: int = 256,
@@ -62,6 +93,9 @@ def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, 
     domains return ``None``).
     """
     if not isinstance(domain, Box):
+        return None
+    polys = _reachable_disjuncts(net, domain, polys)
+    if not polys:
         return None
     rng = np.random.default_rng(seed)
     X = domain.sample(samples, seed=int(rng.integers(1 << 31)))
