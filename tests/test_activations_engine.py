@@ -5,6 +5,9 @@ line crossings of a 1-D domain, interval arithmetic, and the other region repres
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -233,3 +236,47 @@ def test_budget_workers_resume_and_streaming_with_branch_patterns(kind, tmp_path
     assert np.all(loc >= 0)
     for j in range(0, 500, 37):
         assert np.allclose(loaded[loc[j]].affine_map(X[j]), forward(X[j:j + 1])[0], atol=1e-9)
+
+
+class AbsoluteValue(preimage.activations.PiecewiseLinear):
+    """``|z|``: a new activation written as a user would, in a few lines (two pieces, not monotone)."""
+
+    name = "test_abs"
+
+    def __init__(self) -> None:
+        super().__init__([0.0], [-1.0, 1.0], [0.0, 0.0])
+
+    def spec(self):
+        return {"name": self.name}
+
+
+def test_a_new_activation_is_one_class():
+    """A piecewise-linear activation defined outside the library runs through the engine (regions,
+    an activity preimage with two pieces per unit, a verdict), saves and loads, against numpy."""
+    rng = np.random.default_rng(3)
+    W1, b1 = rng.normal(size=(5, 2)), rng.normal(size=5) * 0.5
+    W2, b2 = rng.normal(size=(2, 5)), rng.normal(size=2) * 0.5
+    net = preimage.Network.from_arrays([(W1, b1, AbsoluteValue()), (W2, b2, False)])
+
+    def forward(X, upto=2):
+        H = np.abs(X @ W1.T + b1)
+        return H if upto == 1 else H @ W2.T + b2
+
+    box = Box([-1.0, -1.0], [1.0, 1.0])
+    R = preimage.linear_regions(net, box)
+    X = box.sample(2000, seed=0)
+    loc = R.set.locate(X, tol=0.0)
+    assert np.all(loc >= 0)
+    for j in range(0, 2000, 41):
+        assert np.allclose(R.set[loc[j]].affine_map(X[j]), forward(X[j:j + 1])[0], atol=1e-9)
+    x0 = X[7]
+    y = forward(x0[None, :], upto=1)[0]
+    res = preimage.preimage(net, Activity(y), layer=1, domain=box)
+    assert res.set.contains(x0, tol=1e-7)
+    S = res.set.sample(10 * len(res.set), seed=1)
+    assert np.abs(forward(S, upto=1) - y).max() < 1e-7
+    with tempfile.TemporaryDirectory() as d:  # the network saves and loads with its activation
+        net.save(Path(d) / "n.npz")
+        back = preimage.Network.load_npz(Path(d) / "n.npz")
+    assert isinstance(back.layers[0].activation, AbsoluteValue)
+    assert np.allclose(back.forward(X[:20]), forward(X[:20]))

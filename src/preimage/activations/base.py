@@ -152,6 +152,13 @@ class Activation(ABC):
 
     #: the name under which it is saved and shown
     name: str = ""
+    #: every activation class by its name (filled in as subclasses are defined), for loading
+    registry: dict[str, type[Activation]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("name"):
+            Activation.registry[cls.__dict__["name"]] = cls
 
     @abstractmethod
     def out_dim(self, n_in: int) -> int:
@@ -264,6 +271,8 @@ class PiecewiseLinear(Activation):
         return self._tables[n_in]
 
     def spec(self) -> dict[str, Any]:
+        if type(self).name:  # a named subclass is saved with its own parameters
+            raise NotImplementedError(f"{type(self).__name__} must say how it is saved (spec)")
         return {"name": "piecewise_linear", "breakpoints": self.breakpoints.tolist(),
                 "slopes": self.slopes.tolist(), "intercepts": self.intercepts.tolist()}
 
