@@ -89,7 +89,7 @@ ENGINE_SIGN_BAND: float = 1e-9
 #: A bound beyond ``LP_SIGN_BAND * (1 + |bound|)`` decides a sign; an LP optimum inside the
 #: band means that the region reaches past the neuron's hyperplane by less than the band (a
 #: sliver below the solver's resolution), and the LP's side is taken (see
-#: :mod:`preimage.engine.lp_search`; unlike the vertex backend, this is not re-checked in
+#: :mod:`preimage.engine.region_lp`; unlike the vertex backend, this is not re-checked in
 #: exact arithmetic). It is well above ``SOLVER_FEASIBILITY``: an LP point may violate the
 #: region's unit rows by that much.
 LP_SIGN_BAND: float = 1e-7
