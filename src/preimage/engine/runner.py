@@ -41,7 +41,7 @@ __all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 2
+CHECKPOINT_VERSION = 3  # 3: activations as a protocol (nodes hold branch patterns)
 
 #: seconds of serial work before the remaining nodes are farmed out
 SERIAL_SECONDS = 0.5

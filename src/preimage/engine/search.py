@@ -129,32 +129,10 @@ class RawPiece:
     domain_index: int = 0
 
 
-class _Rows:
-    """Cutting rows as a linked list (the node format of earlier versions; still read from
-    their checkpoints)."""
-
-    __slots__ = ("parent", "a", "c", "n")
-
-    def __init__(self, parent: _Rows | None, a: np.ndarray, c: float) -> None:
-        self.parent, self.a, self.c = parent, a, c
-        self.n = 1 + (parent.n if parent is not None else 0)
-
-    @staticmethod
-    def chain(A: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.asarray(A, dtype=np.float64), np.asarray(c, dtype=np.float64)
-
-
-def _rows_of(rows, d: int) -> tuple[np.ndarray, np.ndarray]:
+def _rows_of(rows: tuple[np.ndarray, np.ndarray] | None, d: int) -> tuple[np.ndarray, np.ndarray]:
     if rows is None:
         return np.zeros((0, d)), np.zeros(0)
-    if isinstance(rows, tuple):
-        return np.asarray(rows[0], dtype=np.float64).reshape(-1, d), np.asarray(rows[1], dtype=np.float64)
-    A, c = [], []
-    while rows is not None:
-        A.append(rows.a)
-        c.append(rows.c)
-        rows = rows.parent
-    return np.array(A[::-1]).reshape(-1, d), np.array(c[::-1])
+    return np.asarray(rows[0], dtype=np.float64).reshape(-1, d), np.asarray(rows[1], dtype=np.float64)
 
 
 @dataclass
@@ -171,8 +149,8 @@ class Node:
     Z: np.ndarray
     z0: np.ndarray
     dec: np.ndarray
-    done: np.ndarray | tuple
-    rows: tuple | _Rows | None = None
+    done: np.ndarray
+    rows: tuple[np.ndarray, np.ndarray] | None = None
     depth: int = 0
     ib: tuple | None = None
 
@@ -286,9 +264,7 @@ class Search:
         d = self.problem.chart.dim
         words = self.problem.words
         rows = [_rows_of(n.rows, d) for n in nodes]
-        pats = [np.asarray(np.concatenate([np.asarray(p, dtype=np.int8) for p in n.done]) if isinstance(n.done, tuple)
-                           and n.done else (n.done if not isinstance(n.done, tuple) else np.zeros(0)), dtype=np.int8)
-                for n in nodes]
+        pats = [np.asarray(n.done, dtype=np.int8) for n in nodes]
 
         def cat(parts, shape, dtype):
             return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(shape, dtype), dtype=dtype)
