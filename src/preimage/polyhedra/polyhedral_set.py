@@ -5,7 +5,7 @@ pattern and the affine map of the network on it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,13 +75,21 @@ class Piece:
     ``pattern`` is the activation pattern on the piece (one boolean per ReLU, layer after
     layer: ``True`` = active, ``z > 0``), ``affine_map`` the network's value at the target
     layer as an affine function of the input on this piece. Both are optional.
+
+    ``kept_vertices`` are the piece's vertices when they are known without a computation —
+    the engine's vertex backend keeps every region as its vertices — as a read-only
+    ``(k, n)`` array in the coordinates of ``polyhedron`` (input coordinates; slice
+    coordinates for a :class:`~preimage.Slice` domain), else ``None`` (the LP backend, a
+    piece read from a file, a piece built by hand). :meth:`vertices` always answers: the
+    kept vertices, or those of ``polyhedron`` by vertex enumeration.
     """
 
     polyhedron: Polyhedron
     pattern: np.ndarray | None = None
     affine_map: AffineMap | None = None
+    kept_vertices: np.ndarray | None = field(default=None, repr=False)
 
-    def __init__(self, polyhedron, pattern=None, affine_map=None) -> None:
+    def __init__(self, polyhedron, pattern=None, affine_map=None, kept_vertices=None) -> None:
         if isinstance(polyhedron, Box):
             polyhedron = polyhedron.as_polyhedron()
         if not isinstance(polyhedron, Polyhedron):
@@ -99,26 +107,43 @@ class Piece:
                 f"dimension {polyhedron.ambient_dim}"
             )
         object.__setattr__(self, "affine_map", affine_map)
+        V = None
+        if kept_vertices is not None:
+            V = readonly(as_matrix("kept_vertices", kept_vertices, cols=polyhedron.ambient_dim))
+        object.__setattr__(self, "kept_vertices", V)
 
     @classmethod
-    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map) -> Piece:
+    def _trusted(cls, polyhedron: Polyhedron, pattern, affine_map, kept_vertices=None) -> Piece:
         """Build from checked parts (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
         object.__setattr__(obj, "pattern", None if pattern is None else readonly(np.asarray(pattern, dtype=bool)))
         object.__setattr__(obj, "affine_map", affine_map)
+        object.__setattr__(obj, "kept_vertices", None if kept_vertices is None else readonly(kept_vertices))
         return obj
 
     @classmethod
-    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map) -> Piece:
-        """:meth:`_trusted` for a pattern that is already a read-only boolean array."""
+    def _from_views(cls, polyhedron: Polyhedron, pattern: np.ndarray | None, affine_map,
+                    kept_vertices: np.ndarray | None = None) -> Piece:
+        """:meth:`_trusted` for a pattern (and vertices) that are already read-only arrays."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
         object.__setattr__(obj, "pattern", pattern)
         object.__setattr__(obj, "affine_map", affine_map)
+        object.__setattr__(obj, "kept_vertices", kept_vertices)
         return obj
 
+    def vertices(self) -> np.ndarray:
+        """The piece's vertices, a read-only ``(k, n)`` array in the coordinates of
+        ``polyhedron`` (input coordinates): :attr:`kept_vertices` when the engine kept them,
+        else :meth:`Polyhedron.vertices` (vertex enumeration by pycddlib; meant for small
+        pieces). The two agree as point sets, up to the engine's vertex tolerance."""
+        V = self.kept_vertices
+        return V if V is not None else self.polyhedron.vertices()
+
     def __getattr__(self, name: str):
+        if name == "kept_vertices":  # a piece unpickled from before the slot existed
+            return None
         # geometry questions go to the polyhedron (contains, sample, dim, is_empty, ...)
         return getattr(object.__getattribute__(self, "polyhedron"), name)
 
