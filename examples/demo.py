@@ -159,8 +159,9 @@ def engine_example(out: Path) -> dict:
     res = preimage.preimage(net23, advisory, domain=box4)
     from scipy.spatial import ConvexHull
 
-    volume = sum(ConvexHull(V).volume for V in res.vertices)   # exact, from the pieces' vertices
-    box_volume = float(np.prod(box4.widths[box4.widths > 0]))
+    free = box4.widths > 0  # the box is flat in one input: volumes in the others
+    volume = sum(ConvexHull(p.vertices()[:, free]).volume for p in res.set)   # exact, from the pieces' vertices
+    box_volume = float(np.prod(box4.widths[free]))
     X = box4.sample(200_000, seed=0)
     Y = _onnxruntime_batch(root / "onnx" / "ACASXU_run2a_2_3_batch_2000.onnx", X)
     hit = Y.argmin(axis=1) == 3

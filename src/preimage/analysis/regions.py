@@ -307,9 +307,8 @@ def plot_slice_regions(result: PreimageResult, ax=None, out=None, *, seed: int =
         fig, axes = _figure(1, 1, (4.0, 4.0))
         ax = axes[0, 0]
     polys = []
-    for i, piece in enumerate(result.set):
-        V = result.vertices[i] if i < len(result.vertices) and len(result.vertices[i]) else piece.polyhedron.vertices()
-        V = np.asarray(V, dtype=np.float64)
+    for piece in result.set:
+        V = np.asarray(piece.vertices(), dtype=np.float64)  # slice coordinates, as the piece
         if V.shape[0] < 3 or V.shape[1] != 2:
             continue
         c = V.mean(axis=0)

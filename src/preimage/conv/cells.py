@@ -383,7 +383,6 @@ def cell_map(W, b, domain: Box, *, tol: float | None = None) -> CellMap:
     (True, True)
     """
     from ..engine.api import linear_regions
-    from ..engine.domain import chart
     from ..network import Network
 
     t0 = time.perf_counter()
@@ -409,11 +408,9 @@ def cell_map(W, b, domain: Box, *, tol: float | None = None) -> CellMap:
     res = linear_regions(net, domain, backend="vertex")
     if not res.complete:  # pragma: no cover - no budget was given
         raise InvalidInputError(f"the enumeration of cells stopped early ({res.stopped_by})")
-    ch = chart(domain, n)
     cells = []
-    for i, piece in enumerate(res.set):
-        Vu = res.vertices[i] if i < len(res.vertices) else np.zeros((0, ch.dim))
-        V = ch.to_input(Vu) if Vu.shape[0] else piece.polyhedron.vertices()
+    for piece in res.set:
+        V = piece.vertices()  # input coordinates: those the vertex backend kept
         pattern = np.asarray(piece.pattern, dtype=bool)
         cells.append(_describe_cell(pattern, piece.polyhedron, np.array(V, dtype=np.float64), Wm, bv, eps))
     out = CellMap(readonly(Wm), readonly(bv), domain, tuple(cells), time.perf_counter() - t0)

@@ -283,16 +283,15 @@ def _describe_piece(piece: Piece, G: np.ndarray, relu: bool) -> ManifoldPiece:
     )
 
 
-def _bounding_boxes(pieces: list[ManifoldPiece], vertices, ch) -> tuple[np.ndarray, np.ndarray]:
-    """Per piece, the bounding box of its vertices (``ch``: the chart they are given in; ``None``
-    when the engine kept no vertices — the LP backend — and the boxes cost 2n LPs each)."""
+def _bounding_boxes(pieces: list[ManifoldPiece]) -> tuple[np.ndarray, np.ndarray]:
+    """Per piece, the bounding box of the vertices the engine kept for it (input coordinates),
+    or, where it kept none (the LP backend), of its polyhedron (2n LPs)."""
     lo, hi = [], []
-    for i, mp in enumerate(pieces):
-        if ch is not None:
-            V = np.asarray(vertices[i])
-            X = V if ch.slice is not None else ch.to_input(V)
-            lo.append(X.min(axis=0))
-            hi.append(X.max(axis=0))
+    for mp in pieces:
+        V = mp.piece.kept_vertices
+        if V is not None and V.shape[0]:
+            lo.append(V.min(axis=0))
+            hi.append(V.max(axis=0))
         else:
             bb = mp.polyhedron.bounding_box()
             lo.append(bb.lo)
@@ -358,8 +357,7 @@ def pullback(net, G, g, domain, *, layer: int | None = None, time_limit: float |
     >>> [(gl.i, gl.j, gl.dim) for gl in man.gluings], man.is_connected()
     ([(0, 2, 0), (1, 2, 0)], True)
     """
-    from ..engine.api import VERTEX_BACKEND_MAX_DIM, preimage
-    from ..engine.domain import as_domains, chart
+    from ..engine.api import preimage
     from ..engine.targets import AffineSubspace
     from ..network import Network
 
@@ -370,15 +368,13 @@ def pullback(net, G, g, domain, *, layer: int | None = None, time_limit: float |
     width = net.layers[k - 1].out_dim
     Gm = as_matrix("G", G, cols=width)
     gv = as_vector("g", g, length=Gm.shape[0])
-    doms = as_domains(domain, net.input_dim)
-    ch = chart(doms[0], net.input_dim) if len(doms) == 1 else None
-    # the vertex backend keeps every piece's vertices (cheap bounding boxes for the gluing graph)
-    backend = "vertex" if ch is not None and ch.dim <= VERTEX_BACKEND_MAX_DIM else "lp"
+    # on low-dimensional domains the engine's vertex backend keeps every piece's vertices
+    # (cheap bounding boxes for the gluing graph)
     res = preimage(net, AffineSubspace(Gm, gv), layer=k, domain=domain, time_limit=time_limit,
-                   max_pieces=max_pieces, backend=backend)
+                   max_pieces=max_pieces)
     relu = net.layers[k - 1].relu
     pieces = [_describe_piece(pc, Gm, relu) for pc in res.set]
-    lo, hi = _bounding_boxes(pieces, res.vertices, ch if backend == "vertex" else None)
+    lo, hi = _bounding_boxes(pieces)
     gluings = _gluings(pieces, lo, hi)
     out = PiecewiseAffineManifold(
         G=readonly(Gm), g=readonly(gv), layer=k, pieces=tuple(pieces), gluings=tuple(gluings),

@@ -12,11 +12,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import tolerances
-from .._validation import readonly
 from ..errors import InvalidInputError
 from ..network import Network
 from .domain import as_domains, chart
-from .result import DeferredSet, PreimageResult, Verdict, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, input_vertices, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
 from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
@@ -211,11 +210,13 @@ def _frozen(info: dict):
 def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageResult:
     raws = canonical_order(state.pieces)
     charts = {pb.domain_index: pb.chart for pb in state.problems}
+    vertices = input_vertices(raws, charts)  # the kept vertices, in the pieces' coordinates
 
     def build():
         pieces = []
         for index, chart_i in charts.items():  # raws are ordered by domain first
-            pieces.extend(to_pieces([r for r in raws if r.domain_index == index], chart_i))
+            mine = [k for k, r in enumerate(raws) if r.domain_index == index]
+            pieces.extend(to_pieces([raws[k] for k in mine], chart_i, vertices=[vertices[k] for k in mine]))
         return pieces
 
     ch0 = state.problems[0].chart
@@ -227,7 +228,7 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
         state.layer,
         np.array([r.disjunct for r in raws], dtype=np.int64),
         np.array([r.domain_index for r in raws], dtype=np.int64),
-        tuple(readonly(r.X.copy()) for r in raws),
+        vertices,
         ckpt,
         reason,
         _frozen(state.info),
@@ -236,7 +237,8 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
 
 def _result_from_file(state: RunState, path: Path, joined, reason: str | None, ckpt: str | None) -> PreimageResult:
     """The result of a streamed run: a view of its result file (memory-mapped, a piece is
-    read when used), in canonical order (``vertices`` is empty: no piece was kept in memory)."""
+    read when used), in canonical order (``vertices`` are all ``None``: no piece was kept in
+    memory; a piece's ``vertices()`` enumerates them from the file's H-representation)."""
     order = joined.order
     if Path(path).suffix.lower() == ".json":
         def build():
@@ -251,7 +253,8 @@ def _result_from_file(state: RunState, path: Path, joined, reason: str | None, c
         pieces_set = SetFileView(path, order)
 
     return PreimageResult(pieces_set, reason is None,
-                          state.stats.snapshot(), state.layer, joined.disjuncts[order], joined.domains[order], (), ckpt,
+                          state.stats.snapshot(), state.layer, joined.disjuncts[order], joined.domains[order],
+                          (None,) * int(order.shape[0]), ckpt,
                           reason, _frozen(state.info))
 
 

@@ -190,7 +190,7 @@ def vertex_start(ch: DomainChart, words: int):
     T = np.zeros((V.shape[0], words), dtype=np.uint64)
     for j in range(m):
         T[tight[:, j], j // 64] |= np.uint64(1) << np.uint64(j % 64)
-    return np.ascontiguousarray(V), T, ch.dim, m
+    return np.array(V, dtype=np.float64, order="C"), T, ch.dim, m  # writable: one kernel signature
 
 
 def check_vertex_friendly(ch: DomainChart, max_vertices: int) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,10 +13,10 @@ from .. import tolerances
 from .._validation import readonly
 from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
-from .search import RawPiece, Stats
+from .search import RawPiece, RunStats
 
-__all__ = ["PreimageResult", "Verdict", "DeferredSet", "to_piece", "to_pieces", "raw_arrays", "canonical_index",
-           "pattern_key"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "FrozenMapping", "freeze", "to_piece", "to_pieces",
+           "input_vertices", "raw_arrays", "canonical_index", "pattern_key"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -29,6 +31,8 @@ def to_piece(raw: RawPiece, chart: DomainChart, *, with_map: bool = True) -> Pie
     The H-representation is the domain's constraints plus the piece's cutting rows (from
     the network's own weights), so the piece is exact whatever the vertex arithmetic did.
     For a :class:`~preimage.engine.domain.Slice` domain the piece stays in slice coordinates.
+    The vertices the vertex backend kept become the piece's ``kept_vertices``, in the
+    piece's coordinates (:func:`input_vertices`).
     """
     A_x, c_x = chart.rows_to_input(raw.A, raw.c)
     E_x, e_x = chart.rows_to_input(raw.E, raw.e)
@@ -48,7 +52,40 @@ def to_piece(raw: RawPiece, chart: DomainChart, *, with_map: bool = True) -> Pie
             # h = H u + h0 with u = Bᵀ(x - x0) on the domain's hull
             M = raw.H @ chart.B.T
             amap = AffineMap._trusted(M, raw.h - M @ chart.x0)
-    return Piece._trusted(P, raw.pattern, amap)
+    return Piece._trusted(P, raw.pattern, amap, _piece_vertices(raw, chart))
+
+
+def _piece_vertices(raw: RawPiece, chart: DomainChart) -> np.ndarray | None:
+    """The vertices the engine kept for ``raw``, read-only, in the piece's coordinates: input
+    coordinates ``x = x0 + B u``, or slice coordinates for a slice domain. ``None`` for the
+    LP backend (``dim == -1``: ``X`` is one witness point, not the piece's vertices)."""
+    if raw.dim < 0:
+        return None
+    X = np.asarray(raw.X, dtype=np.float64).reshape(-1, chart.dim)
+    return readonly(X.copy() if chart.slice is not None else chart.to_input(X))
+
+
+def input_vertices(raws: list[RawPiece], charts) -> tuple[np.ndarray | None, ...]:
+    """Per piece, the vertices the engine kept (as :func:`_piece_vertices`), converted in one
+    product per domain: read-only views of one array per domain. ``charts`` maps a domain
+    index to its :class:`~preimage.engine.domain.DomainChart`."""
+    out: list[np.ndarray | None] = [None] * len(raws)
+    by_domain: dict[int, list[int]] = {}
+    for k, r in enumerate(raws):
+        if r.dim >= 0:
+            by_domain.setdefault(r.domain_index, []).append(k)
+    for index, ks in by_domain.items():
+        ch = charts[index]
+        parts = [np.asarray(raws[k].X, dtype=np.float64).reshape(-1, ch.dim) for k in ks]
+        X = np.concatenate(parts)  # a copy: nothing is shared with the engine's buffers
+        identity = ch.slice is not None or (ch.dim == ch.input_dim and not ch.x0.any()
+                                            and np.array_equal(ch.B, np.eye(ch.dim)))
+        Y = readonly(X if identity else ch.to_input(X))  # (slice coordinates are the pieces')
+        ends = np.cumsum([p.shape[0] for p in parts])
+        starts = np.concatenate([[0], ends[:-1]])
+        for k, a, e in zip(ks, starts.tolist(), ends.tolist()):
+            out[k] = Y[a:e]
+    return tuple(out)
 
 
 def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str, attr_c: str):
@@ -167,10 +204,14 @@ def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
     return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
 
 
-def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:
-    """:func:`to_piece` for many pieces of one domain at once (vectorised)."""
+def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True,
+              vertices: list[np.ndarray | None] | tuple | None = None) -> list[Piece]:
+    """:func:`to_piece` for many pieces of one domain at once (vectorised). ``vertices``: the
+    pieces' kept vertices if already converted (:func:`input_vertices`), else converted here."""
     if not raws:
         return []
+    if vertices is None:
+        vertices = input_vertices(raws, defaultdict(lambda: chart))
     A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
     E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
     A_dom, b_dom, C_dom, d_dom = _domain_rows(chart)
@@ -188,8 +229,69 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         patterns = readonly(np.array([r.pattern for r in raws], dtype=kind).reshape(len(raws), -1))
     else:
         patterns = [readonly(np.array(r.pattern, dtype=kind)) for r in raws]
-    return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i])
-            for i in range(len(raws))]
+    return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i],
+                              vertices[i]) for i in range(len(raws))]
+
+
+class FrozenMapping(Mapping):
+    """A read-only mapping (what ``PreimageResult.info`` and ``Verdict.info`` are).
+
+    Item assignment and deletion raise ``TypeError``; unlike ``types.MappingProxyType`` it
+    holds its own copy and pickles. Build one with :func:`freeze`, which freezes the values too.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data=()) -> None:  # noqa: D107 - see the class
+        object.__setattr__(self, "_data", {k: freeze(v) for k, v in dict(data).items()})
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __delattr__(self, name):
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __repr__(self) -> str:
+        return f"FrozenMapping({self._data!r})"
+
+    def __reduce__(self):
+        return FrozenMapping, (self._data,)
+
+
+def freeze(value):
+    """An immutable version of ``value``: mappings become :class:`FrozenMapping`, lists and
+    tuples tuples, sets frozensets, arrays read-only copies (all recursively); anything else
+    (numbers, strings, ...) is returned as is."""
+    if isinstance(value, FrozenMapping):
+        return value
+    if isinstance(value, Mapping):
+        return FrozenMapping(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(freeze(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return frozenset(value)
+    if isinstance(value, np.ndarray):
+        return readonly(np.array(value))
+    return value
+
+
+def _readonly_vertices(vertices) -> tuple:
+    """A tuple of read-only arrays (``None`` kept): the result's ``vertices``."""
+    out = []
+    for V in vertices:
+        if V is not None and (not isinstance(V, np.ndarray) or V.flags.writeable):
+            V = readonly(np.array(V, dtype=np.float64))
+        out.append(V)
+    return tuple(out)
 
 
 class DeferredSet(PolyhedralSet):
@@ -224,6 +326,11 @@ class DeferredSet(PolyhedralSet):
 class PreimageResult:
     """The exact preimage: a union of pieces, and how the search went.
 
+    A result is an immutable snapshot: its fields cannot be reassigned, ``stats`` is a frozen
+    :class:`~preimage.engine.search.RunStats`, ``info`` a read-only :class:`FrozenMapping`
+    (its values frozen too), and its arrays (``disjuncts``, ``domain_index``, ``vertices``,
+    the pieces' arrays) are read-only.
+
     Attributes
     ----------
     set : the :class:`~preimage.PolyhedralSet`; each piece carries its activation pattern
@@ -232,23 +339,42 @@ class PreimageResult:
         then ``set`` holds what was found and ``frontier_path`` (if saved) lets
         :func:`preimage.resume` continue.
     stats : counters (pieces, nodes, LPs, neurons fixed by bounds, splits, pruned, seconds),
-        an immutable :class:`~preimage.engine.search.RunStats`; ``info`` is a read-only
-        mapping and ``vertices`` read-only arrays: a result is a snapshot.
+        an immutable :class:`~preimage.engine.search.RunStats`.
     layer : the target layer.
     disjuncts : for a union target, the part of the (disjoint-ified) union each piece reached;
         ``info["disjunct_origin"]`` maps parts to the disjuncts as given.
+    domain_index : for a union of domains, the domain of each piece.
+    vertices : one entry per piece of ``set`` (same order): the vertices the engine kept
+        for it — a read-only ``(k, n)`` array in **input coordinates**, the coordinates of the
+        piece's polyhedron (slice coordinates for a :class:`~preimage.Slice` domain) — or
+        ``None`` where it kept none: the LP backend (domains of dimension above 10), and a
+        result streamed to a file (``out=``: no piece is kept in memory). The same arrays are
+        the pieces' ``kept_vertices``; ``set[i].vertices()`` answers in every case (the kept
+        vertices, else vertex enumeration of the piece).
+    frontier_path, stopped_by : the checkpoint of a stopped run, and what stopped it.
+    info : a read-only mapping of run details (e.g. ``tasks``, ``disjunct_origin``).
     """
 
     set: PolyhedralSet
     complete: bool
-    stats: Stats
+    stats: RunStats
     layer: int
     disjuncts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     domain_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     vertices: tuple = ()
     frontier_path: str | None = None
     stopped_by: str | None = None
-    info: dict = field(default_factory=dict)
+    info: Mapping = field(default_factory=FrozenMapping)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "disjuncts", readonly(np.array(self.disjuncts, dtype=np.int64)))
+        object.__setattr__(self, "domain_index", readonly(np.array(self.domain_index, dtype=np.int64)))
+        object.__setattr__(self, "vertices", _readonly_vertices(self.vertices))
+        object.__setattr__(self, "info", freeze(dict(self.info)))
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()  # arrays come back from a pickle writable: freeze them again
 
     def __len__(self) -> int:
         return len(self.set)
@@ -277,11 +403,22 @@ class Verdict:
     status: str
     counterexample: np.ndarray | None
     output: np.ndarray | None
-    stats: Stats
+    stats: RunStats
     reason: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
+    info: Mapping[str, Any] = field(default_factory=FrozenMapping)
     frontier_path: str | None = None
     stopped_by: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("counterexample", "output"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, readonly(np.array(value, dtype=np.float64)))
+        object.__setattr__(self, "info", freeze(dict(self.info)))
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.__post_init__()  # arrays come back from a pickle writable: freeze them again
 
     def as_dict(self) -> dict:
         return {

@@ -14,8 +14,8 @@ from .scene import Patch, axes_for, render_matplotlib
 __all__ = ["plot_regions", "region_polygons"]
 
 
-def _chart_2d(domain, n: int) -> tuple[np.ndarray | None, str]:
-    """Which input coordinates are drawn (``None``: the pieces are already 2-D)."""
+def _drawn_coordinates(domain, n: int) -> tuple[np.ndarray | None, str]:
+    """Which two coordinates of the pieces are drawn (``None``: the pieces are already 2-D)."""
     from ..engine.domain import Slice
     from ..polyhedra import Box
 
@@ -37,18 +37,17 @@ def _chart_2d(domain, n: int) -> tuple[np.ndarray | None, str]:
 def region_polygons(result, coords: np.ndarray | None = None) -> list[np.ndarray]:
     """One ordered polygon per region of a :func:`preimage.linear_regions` result.
 
-    The engine's own vertices are used when they lie in the pieces (a full-dimensional box
-    or a slice: chart and piece coordinates agree); otherwise the piece's vertices.
+    A region is drawn from the vertices the engine kept for it (``Piece.kept_vertices``, in
+    the piece's coordinates), else from the piece's polyhedron. ``coords``: the two input
+    coordinates drawn (``None``: the pieces are 2-D).
     """
-    pieces = list(result.set)
-    verts = list(getattr(result, "vertices", ()) or ())
-    polys = []
-    for i, piece in enumerate(pieces):
-        V = np.asarray(verts[i], dtype=np.float64) if i < len(verts) else np.zeros((0, 0))
-        P = piece.polyhedron
-        if V.ndim == 2 and V.shape[0] >= 3 and V.shape[1] == P.ambient_dim and bool(np.all(P.contains(V))):
-            from ._shapes import order_polygon, unique_points
+    from ._shapes import order_polygon, unique_points
 
+    polys = []
+    for piece in result.set:
+        P = piece.polyhedron
+        V = piece.kept_vertices
+        if V is not None and V.shape[0] >= 3:
             W = unique_points(V)
             polys.append(order_polygon(W if coords is None else W[:, coords]))
             continue
@@ -92,7 +91,7 @@ def plot_regions(net, domain, ax=None, *, result=None, colors=None, cmap: str = 
     """
     from ..engine.api import linear_regions
 
-    coords, _ = _chart_2d(domain, net.input_dim)
+    coords, _ = _drawn_coordinates(domain, net.input_dim)
     if result is None:
         result = linear_regions(net, domain, time_limit=time_limit)
     polys = region_polygons(result, coords)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
@@ -96,17 +96,26 @@ class Piece:
     active, ``z > 0``), ``int8`` branch indices otherwise (see
     :meth:`preimage.Network.activation_pattern`); ``affine_map`` the network's value at the
     target layer as an affine function of the input on this piece. Both are optional.
+
+    ``kept_vertices`` are the piece's vertices when they are known without a computation —
+    the engine's vertex backend keeps every region as its vertices — as a read-only
+    ``(k, n)`` array in the coordinates of ``polyhedron`` (input coordinates; slice
+    coordinates for a :class:`~preimage.Slice` domain), else ``None`` (the LP backend, a
+    piece read from a file, a piece built by hand). :meth:`vertices` always answers: the
+    kept vertices, or those of ``polyhedron`` by vertex enumeration.
     """
 
     polyhedron: Polyhedron
-    pattern: NDArray[np.bool_] | None = None
+    pattern: NDArray[Any] | None = None
     affine_map: AffineMap | None = None
+    kept_vertices: NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __init__(
         self,
         polyhedron: Polyhedron | Box,
         pattern: ArrayLike | None = None,
         affine_map: AffineMap | Sequence[ArrayLike] | None = None,
+        kept_vertices: ArrayLike | None = None,
     ) -> None:
         if isinstance(polyhedron, Box):
             polyhedron = polyhedron.as_polyhedron()
@@ -125,9 +134,14 @@ class Piece:
                 f"dimension {polyhedron.ambient_dim}"
             )
         object.__setattr__(self, "affine_map", affine_map)
+        V = None
+        if kept_vertices is not None:
+            V = readonly(as_matrix("kept_vertices", kept_vertices, cols=polyhedron.ambient_dim))
+        object.__setattr__(self, "kept_vertices", V)
 
     @classmethod
-    def _trusted(cls, polyhedron: Polyhedron, pattern: ArrayLike | None, affine_map: AffineMap | None) -> Piece:
+    def _trusted(cls, polyhedron: Polyhedron, pattern: ArrayLike | None, affine_map: AffineMap | None,
+                 kept_vertices: NDArray[np.float64] | None = None) -> Piece:
         """Build from checked parts (internal fast path)."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
@@ -136,20 +150,34 @@ class Piece:
             pattern = readonly(pattern.astype(np.int8 if pattern.dtype.kind in "iu" else bool, copy=False))
         object.__setattr__(obj, "pattern", pattern)
         object.__setattr__(obj, "affine_map", affine_map)
+        object.__setattr__(obj, "kept_vertices", None if kept_vertices is None else readonly(kept_vertices))
         return obj
 
     @classmethod
     def _from_views(
-        cls, polyhedron: Polyhedron, pattern: NDArray[Any] | None, affine_map: AffineMap | None
+        cls, polyhedron: Polyhedron, pattern: NDArray[Any] | None, affine_map: AffineMap | None,
+        kept_vertices: NDArray[np.float64] | None = None,
     ) -> Piece:
-        """:meth:`_trusted` for a pattern that is already a read-only boolean or ``int8`` array."""
+        """:meth:`_trusted` for a pattern (boolean or ``int8``) and vertices that are already
+        read-only arrays."""
         obj = object.__new__(cls)
         object.__setattr__(obj, "polyhedron", polyhedron)
         object.__setattr__(obj, "pattern", pattern)
         object.__setattr__(obj, "affine_map", affine_map)
+        object.__setattr__(obj, "kept_vertices", kept_vertices)
         return obj
 
+    def vertices(self) -> NDArray[np.float64]:
+        """The piece's vertices, a read-only ``(k, n)`` array in the coordinates of
+        ``polyhedron`` (input coordinates): :attr:`kept_vertices` when the engine kept them,
+        else :meth:`Polyhedron.vertices` (vertex enumeration by pycddlib; meant for small
+        pieces). The two agree as point sets, up to the engine's vertex tolerance."""
+        V = self.kept_vertices
+        return V if V is not None else self.polyhedron.vertices()
+
     def __getattr__(self, name: str) -> Any:
+        if name == "kept_vertices":  # a piece unpickled from before the slot existed
+            return None
         # geometry questions go to the polyhedron (contains, sample, dim, is_empty, ...)
         return getattr(object.__getattribute__(self, "polyhedron"), name)
 
