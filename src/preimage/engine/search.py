@@ -232,7 +232,7 @@ class Search:
 
     #: at most this many nodes per call into the compiled walk (between checks of budgets,
     #: stops and progress); fewer when a call would take longer than ``CHUNK_SECONDS``
-    CHUNK = 8192
+    CHUNK = 2048  # bounds the output of one call (memory: see benchmarks/bench_memory.py)
     CHUNK_SECONDS = 0.05
 
     def __init__(self, problem: Problem, sink: Callable[[RawPiece], bool],
