@@ -308,8 +308,9 @@ def test_bounds_are_sound_for_every_activation(seed, act):
     eye, zero = np.eye(3), np.zeros(3)
     V = np.ascontiguousarray(box.vertices())
     for kind, Xc in ((BOX, np.zeros((0, 3))), (VERTICES, V)):
-        los, his = forward_bounds(kind, Xc, box.lo, box.hi, eye, zero, eye, zero, layers, 0)
-        lower = backward_rows(kind, Xc, box.lo, box.hi, eye, zero, eye, zero, layers, 0, rows, True, los, his)
+        lo, hi = np.array(box.lo), np.array(box.hi)  # writable, as the engine passes them
+        los, his = forward_bounds(kind, Xc, lo, hi, eye, zero, eye, zero, layers, 0)
+        lower = backward_rows(kind, Xc, lo, hi, eye, zero, eye, zero, layers, 0, rows, True, los, his)
         assert np.all((Z3 @ rows.T).min(axis=0) >= lower - 1e-9)
         # the bounds are not vacuous: within a few times the true spread
         true = (Z3 @ rows.T).min(axis=0)

@@ -249,8 +249,8 @@ def backward_rows(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, rows, on_pre
 def layer_bounds(layers, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Ranges of every layer's pre-activation over the box ``lo <= x <= hi`` of the input
     (``layers`` from :func:`pack_layers`), for users of the bounds outside the walk."""
-    lo = np.asarray(lo, dtype=np.float64)
-    hi = np.asarray(hi, dtype=np.float64)
+    lo = np.array(lo, dtype=np.float64)  # writable copies: the kernels' one signature
+    hi = np.array(hi, dtype=np.float64)
     d = lo.shape[0]
     eye = np.eye(d)
     zero = np.zeros(d)
