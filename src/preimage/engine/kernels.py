@@ -57,6 +57,7 @@ _DOM = types.Tuple((_f8_2, _f8_1, _f8_1, _f8_1, _f8_1))
 _TARGET = types.Tuple((_i8, _f8_1, _f8_1, _i1_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8_1, _i8_1,
                        types.boolean))
 _OPTS = types.Tuple((types.boolean, _f8, _f8, _f8))
+_ANSWERS = types.Tuple((_i8_1, _f8_1, _i8_1, _i8_1))
 _STACK = types.Tuple((_f8_2, _i8_1, _u8_2, _i8_1, _i1_1, _i8_1, _i1_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _i8_1,
                       _f8_1, _i8_1))
 
@@ -68,7 +69,7 @@ KERNELS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
     ("preimage.engine.vpoly", "_classify", ((_f8_2, _f8_2, _f8_1, _i1_1, _f8),)),
     ("preimage.engine.vpoly", "_cut", ((_f8_2, _u8_2, _f8_1, _f8, _i8, _i8, _i8),)),
     ("preimage.engine.vpoly", "_cut_cls", ((_f8_2, _u8_2, _i1_1, _f8_1, _i8, _i8, _i8),)),
-    ("preimage.engine.walk", "walk", ((_i8, _i8, _LAYERS, _DOM, _TARGET, _OPTS, _STACK, _i8, _i8),)),
+    ("preimage.engine.walk", "walk", ((_i8, _LAYERS, _DOM, _TARGET, _OPTS, _STACK, _ANSWERS, _i8, _i8),)),
     ("preimage.engine.bounds", "forward_bounds",
      ((_i8, _f8_2, _f8_1, _f8_1, _f8_2, _f8_1, _f8_2, _f8_1, _LAYERS, _i8),)),
     ("preimage.engine.bounds", "backward_rows",

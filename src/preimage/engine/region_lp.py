@@ -13,23 +13,18 @@ those of ``(F_j·u + f0_j) / ‖F_j‖``, the signed distance to its hyperplane,
 :data:`preimage.tolerances.LP_SIGN_BAND`. So decisions do not depend on the scale of the
 weights (nor do the solver's tolerances act differently on large and small rows).
 
-The walk calls these methods in object mode through :func:`region` (a region is named by
-an integer while the walk runs).
+The walk asks for these operations as questions, which :class:`preimage.engine.search.Search`
+answers with one :class:`PathLP` per run.
 """
 
 from __future__ import annotations
-
-import itertools
 
 import numpy as np
 
 from .. import tolerances
 from ..polyhedra.solver import LinearProgram
 
-__all__ = ["PathLP", "open_region", "close_region", "region"]
-
-_REGIONS: dict[int, PathLP] = {}
-_IDS = itertools.count(1)
+__all__ = ["PathLP"]
 
 
 def _unit(A: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -138,18 +133,3 @@ class PathLP:
         if x is None:
             return False, np.zeros(self.path_A.shape[1]), 1
         return True, np.ascontiguousarray(x, dtype=np.float64), 1
-
-
-def open_region(dom_A: np.ndarray, dom_b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> int:
-    """A new LP region over the domain ``dom_A u <= dom_b`` (enclosed in the box ``lo, hi``)."""
-    ctx = next(_IDS)
-    _REGIONS[ctx] = PathLP(dom_A, dom_b, lo, hi)
-    return ctx
-
-
-def close_region(ctx: int) -> None:
-    _REGIONS.pop(ctx, None)
-
-
-def region(ctx: int) -> PathLP:
-    return _REGIONS[ctx]

@@ -20,8 +20,20 @@ from .. import tolerances
 from ..activations import Activation
 from .bounds import pack_layers
 from .domain import DomainChart
+from .region_lp import PathLP
 from .targets import LayerTarget
-from .walk import LP_REGIONS, T_FORCE, T_NONE, T_POLY, VERTEX_REGIONS, walk
+from .walk import (
+    LP_REGIONS,
+    Q_EXACT,
+    Q_LP_CLASSIFY,
+    Q_LP_FEASIBLE,
+    Q_RANK,
+    T_FORCE,
+    T_NONE,
+    T_POLY,
+    VERTEX_REGIONS,
+    walk,
+)
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
 
@@ -258,6 +270,7 @@ class Search:
         self._target = _target_arrays(pb)
         self._opts = (bool(pb.prune), tolerances.VERTEX_SIGN, tolerances.ENGINE_SIGN_BAND, tolerances.FEASIBILITY)
         self._binary = pb.binary
+        self._lp: PathLP | None = None  # the LP region of a run (LP backend)
 
     # -- the stack as flat arrays -------------------------------------------------------------------
     def _pack(self, nodes: list[Node]) -> tuple:
@@ -305,15 +318,46 @@ class Search:
                          ph[pH_off[i]:pH_off[i + 1]], pX[pX_off[i]:pX_off[i + 1]], int(meta[i, 0]), int(meta[i, 1]), di)
                 for i in range(meta.shape[0])]
 
+    # -- questions of the walk ----------------------------------------------------------------------
+    def _answer(self, question: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Answer a question of the walk (see :mod:`preimage.engine.walk`): ``(ints, floats)``."""
+        kind, M1, U, idx, v1, M2, v2, M3, v3, D = question
+        if kind == Q_EXACT:  # exact sides of the vertices in the band
+            from .exact import ExactRows, exact_classes
+
+            rows = ExactRows(self._dom[0], self._dom[1], M2, v2, M3, v3)
+            return exact_classes(M1, U, idx, v1[:-1], float(v1[-1]), rows).astype(np.int64), np.zeros(0)
+        if kind == Q_RANK:
+            from .vpoly import affine_rank
+
+            return np.array([affine_rank(M1, float(v1[0]))], dtype=np.int64), np.zeros(0)
+        assert self._lp is not None
+        self._lp.sync(M2, v2)
+        if kind == Q_LP_CLASSIFY:
+            dec = np.array(D, dtype=np.int8)
+            j, x_neg, x_pos, lps, fixed = self._lp.classify(v1, M3, v3, dec)
+            ints = np.concatenate([[j, lps, fixed], dec.astype(np.int64)]).astype(np.int64)
+            return ints, (np.concatenate([x_neg, x_pos]) if j >= 0 else np.zeros(0))
+        assert kind == Q_LP_FEASIBLE
+        found, x, lps = self._lp.feasible(M3, v3, M1, v1)
+        return np.array([int(found), lps], dtype=np.int64), (x if found else np.zeros(0))
+
+    @staticmethod
+    def _answers(answers: list[tuple[np.ndarray, np.ndarray]]) -> tuple:
+        def off(parts):
+            return np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64)
+
+        ints = [a[0] for a in answers]
+        floats = [a[1] for a in answers]
+        return (np.concatenate(ints).astype(np.int64) if ints else np.zeros(0, np.int64),
+                np.concatenate(floats).astype(np.float64) if floats else np.zeros(0), off(ints), off(floats))
+
     # -- the loop -------------------------------------------------------------------------------------
     def run(self, stack: list[Node]) -> list[Node]:
         """Walk the nodes of ``stack``; on return (or an interrupt) ``stack`` holds what is left."""
-        from .region_lp import close_region, open_region
-
         packed = self._pack(stack)
-        ctx = 0
-        if self._kind == LP_REGIONS:
-            ctx = open_region(*self._dom[:4])
+        self._lp = PathLP(*self._dom[:4]) if self._kind == LP_REGIONS else None
+        answers: list[tuple[np.ndarray, np.ndarray]] = []  # for the node on top of the stack
         t0 = time.perf_counter()
         first = True
         chunk = min(self.CHUNK, 256)  # grows while calls are quick
@@ -328,8 +372,13 @@ class Search:
                 if self.one_piece:
                     budget = 1
                 t_call = time.perf_counter()
-                counters, packed, out = walk(self._kind, ctx, self._layers, self._dom, self._target, self._opts,
-                                             packed, chunk, budget)
+                counters, packed, out, question = walk(self._kind, self._layers, self._dom, self._target,
+                                                       self._opts, packed, self._answers(answers), chunk, budget)
+                if counters[5]:  # a question: answer it; the node that asked replays with the answers
+                    new = self._answer(question)
+                    answers = answers + [new] if counters[6] else [new]
+                else:
+                    answers = []
                 spent = time.perf_counter() - t_call
                 if spent > self.CHUNK_SECONDS:  # keep stops and progress prompt
                     chunk = max(16, int(chunk * self.CHUNK_SECONDS / spent))
@@ -360,8 +409,7 @@ class Search:
                     break
         finally:
             self.stats.seconds += time.perf_counter() - t0
-            if ctx:
-                close_region(ctx)
+            self._lp = None
             stack[:] = self._unpack(packed)
         return stack
 

@@ -9,7 +9,8 @@ are on fixed branches, so the pre-activation of layer ``l`` is affine there:
    :mod:`preimage.activations.base`; for a ReLU the pre-activations themselves) whose sign
    is constant over the region are fixed (the region operation ``classify``);
 2. the first decision that changes sign splits the region in two by its hyperplane (both
-   children non-empty; ``split``); each child records the decision and the cutting row;
+   children non-empty; ``split``); a max unit branches k ways, one child per window entry
+   that can still be the largest; each child records its decisions and cutting rows;
 3. when every decision of layer ``l`` is fixed, its units' branches give the layer's output
    ``h_l = H u + h`` and the map is pushed through the next affine layer; bounds on later
    layers (:mod:`preimage.engine.bounds`) drop regions that provably cannot reach the target;
@@ -19,35 +20,36 @@ are on fixed branches, so the pre-activation of layer ``l`` is affine there:
 
 The region operations have two implementations, chosen by ``kind``:
 
-* ``VERTICES`` — the region's vertices and their tight constraints (:mod:`~.vpoly`, compiled):
-  signs are read at the vertices, cuts follow the crossing edges; a vertex in the ambiguity
-  band is settled in exact arithmetic (:mod:`~.exact`, in object mode: rare);
-* ``LP`` — the H-representation in one warm-started HiGHS model that follows the walk
-  (:mod:`~.region_lp`, called in object mode: each call is an LP anyway).
+* ``VERTEX_REGIONS`` — the region's vertices and their tight constraints (:mod:`~.vpoly`,
+  compiled): signs are read at the vertices, cuts follow the crossing edges;
+* ``LP_REGIONS`` — the H-representation in one warm-started HiGHS model that follows the
+  walk (:mod:`~.region_lp`).
+
+What compiled code cannot do — an LP, a sign settled in exact rational arithmetic when a
+vertex lies in the ambiguity band (:mod:`~.exact`), the rank of a degenerate vertex set — is
+asked of Python: the walk puts the node back on the stack unchanged and returns a
+*question*; the driver (:mod:`~.search`) answers it and calls the walk again with the
+answers for that node, which it replays (deterministically) up to the next question or its
+end. So nothing is compiled while a run works (no object mode), and a node's pieces and
+children are committed only when it is complete.
 
 The walk explores a stack given as flat arrays (:func:`walk`) and returns what is left of it
-after ``max_nodes`` nodes or ``max_out`` pieces, so the driver (:mod:`~.search`) can stop,
-report progress and checkpoint between calls.
+after ``max_nodes`` nodes or ``max_out`` pieces, so the driver can stop, report progress and
+checkpoint between calls.
 """
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
-from numba import njit, objmode
-from numba.core.errors import NumbaWarning
+from numba import njit, types
 from numba.typed import List
 
 from ..activations.base import DONT_CARE, MAX, relax_units, unit_branches
 from .bounds import BOX, VERTICES, backward_rows, forward_bounds, layer, min_over, n_layers
-from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls, affine_rank
+from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls
 
-__all__ = ["walk", "VERTEX_REGIONS", "LP_REGIONS", "T_NONE", "T_FORCE", "T_POLY"]
-
-# the walk holds the GIL again only in object mode; say so once, here
-warnings.filterwarnings("ignore", message="Code running in object mode won't allow parallel execution",
-                        category=NumbaWarning)
+__all__ = ["walk", "VERTEX_REGIONS", "LP_REGIONS", "T_NONE", "T_FORCE", "T_POLY", "Q_EXACT", "Q_RANK",
+           "Q_LP_CLASSIFY", "Q_LP_FEASIBLE"]
 
 #: region representations
 VERTEX_REGIONS = 0
@@ -56,54 +58,61 @@ LP_REGIONS = 1
 T_NONE = 0
 T_FORCE = 1
 T_POLY = 2
+# element types of the walk's typed lists (the stack, the pieces, the question box)
+_F2 = types.float64[:, ::1]
+_F1 = types.float64[::1]
+_I1 = types.int8[::1]
+_U2 = types.uint64[:, ::1]
+_L1 = types.int64[::1]
+_QUESTION = types.Tuple((types.int64, _F2, _U2, _L1, _F1, _F2, _F1, _F2, _F1, _I1))
+
+#: questions to Python (see the module docstring and :func:`preimage.engine.search.Search._answer`)
+Q_EXACT = 1        # exact sides of vertices in the band: X, T, idx, (a, c), cut rows (A, c), equalities (E, e)
+Q_RANK = 2         # the affine rank of vertices X (tolerance in v1)
+Q_LP_CLASSIFY = 3  # LP region (rows A, c): fix decisions F u + f0 (dec), from the witness x
+Q_LP_FEASIBLE = 4  # LP region (rows A, c) with rows Ai u + ci <= 0 and E u + e = 0: a point
 
 
-# -- object-mode helpers (the rare exact path, and the LP region) ------------------------------------------------
-def _exact(X, T, idx, a, c, dom_A, dom_b, A, cc, E, e):
-    from .exact import ExactRows, exact_classes
-
-    return exact_classes(X, T, idx, a, c, ExactRows(dom_A, dom_b, A, cc, E, e)).astype(np.int8)
-
-
-def _lp(ctx):
-    from .region_lp import region
-
-    return region(ctx)
+# -- questions and answers ----------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _answer(answers, qc):
+    """The next answer for the node being replayed: ``(found, ints, floats)``."""
+    ai, af, aio, afo = answers
+    k = qc[0]
+    if k < aio.shape[0] - 1:
+        qc[0] = k + 1
+        return True, ai[aio[k]:aio[k + 1]], af[afo[k]:afo[k + 1]]
+    return False, ai[:0], af[:0]
 
 
 @njit(cache=True, nogil=True)
-def _lp_sync(ctx, A, c):
-    with objmode():
-        _lp(ctx).sync(A, c)
+def _ask(qbox, kind, M1, U, I, v1, M2, v2, M3, v3, D):
+    qbox.append((kind, M1, U, I, v1, M2, v2, M3, v3, D))
 
 
 @njit(cache=True, nogil=True)
-def _lp_feasible(ctx, A, c, E, e):
-    with objmode(alive="boolean", x="float64[::1]", n_lp="int64"):
-        alive, x, n_lp = _lp(ctx).feasible(A, c, E, e)
-    return alive, x, n_lp
+def _no_u(d):
+    return np.zeros((0, d), dtype=np.uint64)
 
 
 @njit(cache=True, nogil=True)
-def _lp_classify(ctx, x, F, f0, dec):
-    with objmode(j="int64", x_neg="float64[::1]", x_pos="float64[::1]", n_lp="int64", fixed="int64"):
-        j, x_neg, x_pos, n_lp, fixed = _lp(ctx).classify(x, F, f0, dec)
-    return j, x_neg, x_pos, n_lp, fixed
+def _affine_rank(X, tol, answers, qc, qbox):
+    """Dimension of the affine hull of the vertices (asked of Python: numba's SVD would load
+    LAPACK through scipy). ``-2`` when asked."""
+    found, ints, _ = _answer(answers, qc)
+    if found:
+        return ints[0]
+    d = X.shape[1]
+    _ask(qbox, Q_RANK, X, _no_u(1), np.zeros(0, np.int64), np.array([tol]), np.zeros((0, d)), np.zeros(0),
+         np.zeros((0, d)), np.zeros(0), np.zeros(0, np.int8))
+    return -2
 
 
 @njit(cache=True, nogil=True)
-def _exact_sides(X, T, idx, a, c, dom_A, dom_b, A, cc, E, e):
-    with objmode(res="int8[:]"):
-        res = _exact(X, T, idx, a, c, dom_A, dom_b, A, cc, E, e)
-    return res
-
-
-# -- vertex region: sides of the vertices --------------------------------------------------------------------
-@njit(cache=True, nogil=True)
-def _sides(X, T, a, c, band_rel, exact, dom_A, dom_b, A, cc, E, e):
+def _sides(X, T, a, c, band_rel, exact, A, cc, E, e, answers, qc, qbox):
     """Side (-1, 0, 1) of every vertex w.r.t. ``a·u + c = 0``, settled exactly in the band
     (``exact``) or, for a target's equality (float data), counted as on it; with the signed
-    distances. See :func:`preimage.engine.exact.classes`."""
+    distances. See :func:`preimage.engine.exact.classes`. May ask (``Q_EXACT``)."""
     V = X.shape[0]
     d = X.shape[1]
     nrm = 0.0
@@ -142,19 +151,16 @@ def _sides(X, T, a, c, band_rel, exact, dom_A, dom_b, A, cc, E, e):
             if abs(s[v]) <= band:
                 idx[k] = v
                 k += 1
-        res = _exact_sides(X, T, idx, a, c, dom_A, dom_b, A, cc, E, e)
-        for k in range(n_amb):
-            cls[idx[k]] = res[k]
+        found, ints, _ = _answer(answers, qc)
+        if found:
+            for k in range(n_amb):
+                cls[idx[k]] = ints[k]
+        else:
+            ac = np.empty(d + 1)
+            ac[:d] = a
+            ac[d] = c
+            _ask(qbox, Q_EXACT, X, T, idx, ac, A, cc, E, e, np.zeros(0, np.int8))
     return cls, s
-
-
-@njit(cache=True, nogil=True)
-def _affine_rank(X, tol):
-    """Dimension of the affine hull of the vertices (rare path, in object mode: numba's own
-    SVD would load LAPACK through scipy at every start)."""
-    with objmode(r="int64"):
-        r = affine_rank(X, tol)
-    return r
 
 
 @njit(cache=True, nogil=True)
@@ -188,45 +194,6 @@ def _append_row(A, c, a, cc):
     return A2, c2
 
 
-@njit(cache=True, nogil=True)
-def _constrain(X, T, dim, ncons, A, c, E, e, a, cc, mode, exact, rel, band_rel, dom_A, dom_b):
-    """Clip (``a·u + cc <= 0``) or slice (``= 0``) a vertex region, recording the row.
-
-    Returns ``(alive, X, T, dim, ncons, A, c, E, e)``; a clip that removes nothing records no
-    row, an empty result is ``alive = False``."""
-    cls, s = _sides(X, T, a, cc, band_rel, exact, dom_A, dom_b, A, c, E, e)
-    has_neg = False
-    has_pos = False
-    has_zero = False
-    for v in range(cls.shape[0]):
-        if cls[v] < 0:
-            has_neg = True
-        elif cls[v] > 0:
-            has_pos = True
-        else:
-            has_zero = True
-    if mode == CUT_CLIP:
-        if not has_pos:
-            return True, X, T, dim, ncons, A, c, E, e
-        if not (has_neg or has_zero):
-            return False, X, T, dim, ncons, A, c, E, e
-        Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_CLIP)
-        if n_new == 0:  # no vertex strictly inside: only a face survives
-            dim = _affine_rank(Xa, rel)
-        A, c = _append_row(A, c, a, cc)
-        return Xa.shape[0] > 0, Xa, Ta, dim, ncons + 1, A, c, E, e
-    # slice
-    if not (has_neg or has_zero) or not (has_pos or has_zero):
-        return False, X, T, dim, ncons, A, c, E, e
-    E, e = _append_row(E, e, a, cc)
-    if not has_neg and not has_pos:  # already on the hyperplane
-        return True, X, T, dim, ncons, A, c, E, e
-    Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_SLICE)
-    dim = dim - 1 if n_new > 0 else _affine_rank(Xa, rel)
-    return Xa.shape[0] > 0, Xa, Ta, dim, ncons, A, c, E, e
-
-
-# -- the activation of a layer on a region ----------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def _decision_map(lay, Z, z0):
     if lay[14]:
@@ -445,460 +412,591 @@ def _pack1(items, dtype_example):
     return out, off
 
 
-@njit(cache=True, nogil=True)
-def walk(kind, ctx, layers, dom, target, opts, stack, max_nodes, max_out):
-    """Walk the stack (see the module docstring); returns ``(counters, stack, pieces)``.
 
-    ``dom = (dom_A, dom_b, box_lo, box_hi, hint)``: the chart's facets (for exact settling),
-    a box enclosing it (the LP region's concretiser) and a point whose side is explored first
-    (empty: none). ``target = (tkind, f_lo, f_hi, f_branch, P_A, P_b, P_aoff, P_C, P_d, P_coff,
-    rows, rhs, seg, on_pre)``. ``opts = (prune, rel, band, tol)``. ``stack`` and the pieces are
-    flat arrays with offsets (see :class:`preimage.engine.search.Search`).
+@njit(cache=True, nogil=True)
+def _constrain(X, T, dim, ncons, A, c, E, e, a, cc, mode, exact, rel, band_rel, answers, qc, qbox):
+    """Clip (``a·u + cc <= 0``) or slice (``= 0``) a vertex region, recording the row.
+
+    Returns ``(alive, X, T, dim, ncons, A, c, E, e)``; a clip that removes nothing records no
+    row, an empty result is ``alive = False`` (as is a question asked: see ``qbox``)."""
+    cls, s = _sides(X, T, a, cc, band_rel, exact, A, c, E, e, answers, qc, qbox)
+    if len(qbox):
+        return False, X, T, dim, ncons, A, c, E, e
+    has_neg = False
+    has_pos = False
+    has_zero = False
+    for v in range(cls.shape[0]):
+        if cls[v] < 0:
+            has_neg = True
+        elif cls[v] > 0:
+            has_pos = True
+        else:
+            has_zero = True
+    if mode == CUT_CLIP:
+        if not has_pos:
+            return True, X, T, dim, ncons, A, c, E, e
+        if not (has_neg or has_zero):
+            return False, X, T, dim, ncons, A, c, E, e
+        Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_CLIP)
+        if n_new == 0:  # no vertex strictly inside: only a face survives
+            dim = _affine_rank(Xa, rel, answers, qc, qbox)
+        A, c = _append_row(A, c, a, cc)
+        return Xa.shape[0] > 0, Xa, Ta, dim, ncons + 1, A, c, E, e
+    # slice
+    if not (has_neg or has_zero) or not (has_pos or has_zero):
+        return False, X, T, dim, ncons, A, c, E, e
+    E, e = _append_row(E, e, a, cc)
+    if not has_neg and not has_pos:  # already on the hyperplane
+        return True, X, T, dim, ncons, A, c, E, e
+    Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_SLICE)
+    dim = dim - 1 if n_new > 0 else _affine_rank(Xa, rel, answers, qc, qbox)
+    return Xa.shape[0] > 0, Xa, Ta, dim, ncons, A, c, E, e
+
+
+@njit(cache=True, nogil=True)
+def _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt):
+    """LP region: a point of the region cut by ``Ai u + ci <= 0``, ``E u + e = 0`` (asked)."""
+    d = X.shape[1]
+    found, ints, floats = _answer(answers, qc)
+    if not found:
+        _ask(qbox, Q_LP_FEASIBLE, E, _no_u(1), np.zeros(0, np.int64), e, A, c, Ai, ci, np.zeros(0, np.int8))
+        return False, X
+    cnt[4] += ints[1]
+    if ints[0] == 0:
+        return False, X
+    return True, floats[:d].copy().reshape((1, d))
+
+
+# -- the pieces of a node, committed when the node is complete -------------------------------------------------
+@njit(cache=True, nogil=True)
+def _emit(O, pat, A, c, E, e, H, h, X, dim, g):
+    O[0].append(pat)
+    O[1].append(A)
+    O[2].append(c)
+    O[3].append(E)
+    O[4].append(e)
+    O[5].append(H)
+    O[6].append(h)
+    O[7].append(X)
+    O[8].append(np.array([dim, g], dtype=np.int64))
+
+
+@njit(cache=True, nogil=True)
+def _push(S, X, T, l, dec, pat, Z, z0, A, c, n):
+    S[0].append(X)
+    S[1].append(T)
+    S[2].append(l)
+    S[3].append(dec)
+    S[4].append(pat)
+    S[5].append(Z)
+    S[6].append(z0)
+    S[7].append(A)
+    S[8].append(c)
+    S[9].append(n)
+
+
+@njit(cache=True, nogil=True)
+def _cut_back(lst, n):
+    while len(lst) > n:
+        lst.pop()
+
+
+@njit(cache=True, nogil=True)
+def _truncate_stack(S, n):
+    _cut_back(S[0], n)
+    _cut_back(S[1], n)
+    _cut_back(S[2], n)
+    _cut_back(S[3], n)
+    _cut_back(S[4], n)
+    _cut_back(S[5], n)
+    _cut_back(S[6], n)
+    _cut_back(S[7], n)
+    _cut_back(S[8], n)
+    _cut_back(S[9], n)
+
+
+@njit(cache=True, nogil=True)
+def _truncate_out(O, n):
+    _cut_back(O[0], n)
+    _cut_back(O[1], n)
+    _cut_back(O[2], n)
+    _cut_back(O[3], n)
+    _cut_back(O[4], n)
+    _cut_back(O[5], n)
+    _cut_back(O[6], n)
+    _cut_back(O[7], n)
+    _cut_back(O[8], n)
+
+
+# -- the steps of a node ------------------------------------------------------------------------------------------
+@njit(cache=True, nogil=True)
+def _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, answers, qc, qbox, cnt):
+    """The activity target: each unit clipped/sliced to its preimage interval, the branches forced."""
+    f_lo, f_hi, f_branch = target[1], target[2], target[3]
+    rel, band = opts[1], opts[2]
+    d = X.shape[1]
+    E = np.zeros((0, d))
+    e = np.zeros(0)
+    alive = True
+    dim = d
+    if kind == VERTEX_REGIONS:
+        for pass_eq in range(2):  # the clips first, then the equalities
+            for u in range(Z.shape[0]):
+                eq = f_lo[u] == f_hi[u]
+                if eq != (pass_eq == 1):
+                    continue
+                if eq:
+                    alive, X, T, dim, ncons, A, c, E, e = _constrain(
+                        X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_lo[u], CUT_SLICE, False, rel, band,
+                        answers, qc, qbox)
+                else:
+                    if np.isfinite(f_hi[u]) and alive:
+                        alive, X, T, dim, ncons, A, c, E, e = _constrain(
+                            X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_hi[u], CUT_CLIP, True, rel, band,
+                            answers, qc, qbox)
+                    if np.isfinite(f_lo[u]) and alive:
+                        alive, X, T, dim, ncons, A, c, E, e = _constrain(
+                            X, T, dim, ncons, A, c, E, e, -Z[u], f_lo[u] - z0[u], CUT_CLIP, True, rel, band,
+                            answers, qc, qbox)
+                if not alive:
+                    break
+            if not alive:
+                break
+    else:
+        n_in = 0
+        n_eq = 0
+        for u in range(Z.shape[0]):
+            if f_lo[u] == f_hi[u]:
+                n_eq += 1
+            else:
+                n_in += int(np.isfinite(f_hi[u])) + int(np.isfinite(f_lo[u]))
+        Ai = np.empty((n_in, d))
+        ci = np.empty(n_in)
+        E = np.empty((n_eq, d))
+        e = np.empty(n_eq)
+        i = 0
+        k = 0
+        for u in range(Z.shape[0]):
+            if f_lo[u] == f_hi[u]:
+                E[k] = Z[u]
+                e[k] = z0[u] - f_lo[u]
+                k += 1
+            else:
+                if np.isfinite(f_hi[u]):
+                    Ai[i] = Z[u]
+                    ci[i] = z0[u] - f_hi[u]
+                    i += 1
+                if np.isfinite(f_lo[u]):
+                    Ai[i] = -Z[u]
+                    ci[i] = f_lo[u] - z0[u]
+                    i += 1
+        alive, X = _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt)
+        if alive:
+            A = np.vstack((A, Ai))
+            c = np.concatenate((c, ci))
+            dim = -1
+    if len(qbox):
+        return
+    if not alive:
+        cnt[3] += 1
+        return
+    H, h = _branch_map(lay, f_branch, Z, z0)
+    newpat = np.empty(pat.shape[0] + f_branch.shape[0], dtype=np.int8)
+    newpat[: pat.shape[0]] = pat
+    newpat[pat.shape[0]:] = f_branch
+    _emit(O, newpat, A, c, E, e, H, h, X, dim, 0)
+
+
+@njit(cache=True, nogil=True)
+def _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc, qbox, cnt):
+    """The decided region at the target layer, cut by each disjunct of a polyhedral target."""
+    P_A, P_b, P_aoff, P_C, P_d, P_coff = target[4], target[5], target[6], target[7], target[8], target[9]
+    rel, band = opts[1], opts[2]
+    d = X.shape[1]
+    for g in range(P_aoff.shape[0] - 1):
+        Xg, Tg, Ag, cg = X, T, A, c
+        Eg = np.zeros((0, d))
+        eg = np.zeros(0)
+        ng = ncons
+        dim = d
+        alive = True
+        if kind == VERTEX_REGIONS:
+            for r in range(P_aoff[g], P_aoff[g + 1]):
+                alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
+                    Xg, Tg, dim, ng, Ag, cg, Eg, eg, _row_map(P_A[r], H), _dot(P_A[r], h) - P_b[r], CUT_CLIP, True,
+                    rel, band, answers, qc, qbox)
+                if not alive:
+                    break
+            if alive:
+                for r in range(P_coff[g], P_coff[g + 1]):
+                    alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
+                        Xg, Tg, dim, ng, Ag, cg, Eg, eg, _row_map(P_C[r], H), _dot(P_C[r], h) - P_d[r], CUT_SLICE,
+                        False, rel, band, answers, qc, qbox)
+                    if not alive:
+                        break
+        else:
+            k_in = P_aoff[g + 1] - P_aoff[g]
+            k_eq = P_coff[g + 1] - P_coff[g]
+            Ai = np.empty((k_in, d))
+            ci = np.empty(k_in)
+            Eg = np.empty((k_eq, d))
+            eg = np.empty(k_eq)
+            for r in range(k_in):
+                Ai[r] = _row_map(P_A[P_aoff[g] + r], H)
+                ci[r] = _dot(P_A[P_aoff[g] + r], h) - P_b[P_aoff[g] + r]
+            for r in range(k_eq):
+                Eg[r] = _row_map(P_C[P_coff[g] + r], H)
+                eg[r] = _dot(P_C[P_coff[g] + r], h) - P_d[P_coff[g] + r]
+            alive, Xg = _lp_feasible(X, A, c, Ai, ci, Eg, eg, answers, qc, qbox, cnt)
+            if alive:
+                Ag = np.vstack((A, Ai))
+                cg = np.concatenate((c, ci))
+                dim = -1
+        if len(qbox):
+            return
+        if alive:
+            _emit(O, pat, Ag, cg, Eg, eg, H, h, Xg, dim, g)
+
+
+@njit(cache=True, nogil=True)
+def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, cnt):
+    """Fix the layer's decisions that are constant on the region; return the first that is
+    not, ``(j, eps, s, amb, cls, x_neg, x_pos, cand)`` (``j = -1``: all fixed; ``cand``: for a
+    max unit, the window entries that can still be the largest, to branch on)."""
+    rel = opts[1]
+    d = X.shape[1]
+    j = -1
+    eps = 0.0
+    s = np.empty(0)
+    cls = np.zeros(0, dtype=np.int8)
+    amb = False
+    x_neg = np.empty(0)
+    x_pos = np.empty(0)
+    cand = np.zeros(0, dtype=np.int64)
+    no_rows = np.zeros((0, d))
+    no_c = np.zeros(0)
+    while True:
+        if kind == VERTEX_REGIONS:
+            while True:
+                j, eps, fixed, s, amb = _classify(X, F, f0, dec, rel)
+                cnt[2] += fixed
+                if j < 0 or not amb:
+                    break
+                # a vertex in the ambiguity band: its side is settled exactly (rare path)
+                cls, _ = _sides(X, T, F[j].copy(), f0[j], rel, True, A, c, no_rows, no_c, answers, qc, qbox)
+                if len(qbox):
+                    return j, eps, s, amb, cls, x_neg, x_pos, cand
+                has_neg = False
+                has_pos = False
+                for v in range(cls.shape[0]):
+                    if cls[v] < 0:
+                        has_neg = True
+                    elif cls[v] > 0:
+                        has_pos = True
+                if has_neg and has_pos:
+                    break
+                dec[j] = 1 if has_pos else 0
+                cnt[2] += 1
+        else:
+            found, ints, floats = _answer(answers, qc)
+            if not found:
+                _ask(qbox, Q_LP_CLASSIFY, no_rows, _no_u(1), np.zeros(0, np.int64), X[0].copy(), A, c, F, f0, dec)
+                return j, eps, s, amb, cls, x_neg, x_pos, cand
+            j = ints[0]
+            cnt[4] += ints[1]
+            cnt[2] += ints[2]
+            dec[:] = ints[3:].astype(np.int8)
+            if j >= 0:
+                x_neg = floats[:d].copy()
+                x_pos = floats[d:2 * d].copy()
+        if j < 0 or lay[7][lay[5][j]] != MAX:
+            return j, eps, s, amb, cls, x_neg, x_pos, cand
+        # a max unit: branch on the entries that can still be its largest (a k-way branch);
+        # when only one can, its other comparisons do not matter here
+        cand = _candidates(lay, dec, j)
+        if cand.shape[0] >= 2:
+            return j, eps, s, amb, cls, x_neg, x_pos, cand
+        _settle_max(lay, dec, j, -1)
+
+
+@njit(cache=True, nogil=True)
+def _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j, cand, S, answers, qc, qbox, cnt):
+    """One child per candidate entry ``c`` of a max unit: the region where ``z_c`` is the largest
+    (a tie of measure zero is left to its neighbours); the hint's own largest is explored first."""
+    rel, band = opts[1], opts[2]
+    d = X.shape[1]
+    u = lay[5][j]
+    srcs = lay[8][lay[6][u]:lay[6][u + 1]]
+    order = cand.copy()
+    if hint.shape[0] == d:
+        best = -np.inf
+        at = 0
+        for i in range(cand.shape[0]):
+            val = z0[srcs[cand[i]]] + _dot(Z[srcs[cand[i]]], hint)
+            if val > best:
+                best = val
+                at = i
+        order[at], order[0] = cand[0], cand[at]
+    for ii in range(order.shape[0] - 1, -1, -1):
+        cw = order[ii]
+        Xc, Tc, Ac, cc_, nc = X, T, A, c, ncons
+        Ec = np.zeros((0, d))
+        ec = np.zeros(0)
+        dim = d
+        alive = True
+        if kind == VERTEX_REGIONS:
+            for i in range(cand.shape[0]):
+                if cand[i] == cw:
+                    continue
+                alive, Xc, Tc, dim, nc, Ac, cc_, Ec, ec = _constrain(
+                    Xc, Tc, dim, nc, Ac, cc_, Ec, ec, Z[srcs[cand[i]]] - Z[srcs[cw]], z0[srcs[cand[i]]] - z0[srcs[cw]],
+                    CUT_CLIP, True, rel, band, answers, qc, qbox)
+                if not alive:
+                    break
+            alive = alive and dim == d  # a tie of measure zero is covered by its neighbours
+        else:
+            Ai = np.empty((cand.shape[0] - 1, d))
+            ci = np.empty(cand.shape[0] - 1)
+            r = 0
+            for i in range(cand.shape[0]):
+                if cand[i] != cw:
+                    Ai[r] = Z[srcs[cand[i]]] - Z[srcs[cw]]
+                    ci[r] = z0[srcs[cand[i]]] - z0[srcs[cw]]
+                    r += 1
+            alive, Xc = _lp_feasible(X, A, c, Ai, ci, np.zeros((0, d)), np.zeros(0), answers, qc, qbox, cnt)
+            if alive:
+                Ac = np.vstack((A, Ai))
+                cc_ = np.concatenate((c, ci))
+                nc = ncons + Ai.shape[0]
+        if len(qbox):
+            return
+        if not alive:
+            continue
+        dc = dec.copy()
+        _settle_max(lay, dc, j, cw)
+        _push(S, Xc, Tc, l, dc, pat, Z, z0, Ac, cc_, nc)
+
+
+@njit(cache=True, nogil=True)
+def _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, amb, cls, x_neg, x_pos, S):
+    """Split by decision ``j``'s hyperplane into ``f_j <= 0`` and ``f_j >= 0`` (both non-empty);
+    the side of the hint is explored first, else the positive side."""
+    d = X.shape[1]
+    if kind == VERTEX_REGIONS:
+        if amb:
+            Xa, Ta, Xb, Tb, _ = _cut_cls(X, T, cls, s, d, ncons, CUT_SPLIT)
+        else:
+            Xa, Ta, Xb, Tb, _ = _cut(X, T, s, eps, d, ncons, CUT_SPLIT)
+    else:
+        Xa = x_neg.reshape((1, d))
+        Xb = x_pos.reshape((1, d))
+        Ta = T
+        Tb = T
+    An, cn = _append_row(A, c, F[j], f0[j])
+    Ap, cp = _append_row(A, c, -F[j], -f0[j])
+    dn = dec.copy()
+    dn[j] = 0
+    dp = dec.copy()
+    dp[j] = 1
+    neg_first = hint.shape[0] == d and f0[j] + _dot(F[j], hint) <= 0.0
+    if neg_first:
+        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1)
+        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1)
+    else:
+        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1)
+        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1)
+
+
+@njit(cache=True, nogil=True)
+def _forward(nxt, H, h):
+    """The next layer's pre-activation map ``W (H u + h) + b`` (units that pass nothing skipped)."""
+    W, b = nxt[0], nxt[1]
+    m = W.shape[0]
+    n, d = H.shape
+    Z2 = np.zeros((m, d))
+    z2 = b.copy()
+    for k2 in range(n):
+        nz = h[k2] != 0.0
+        if not nz:
+            for q in range(d):
+                if H[k2, q] != 0.0:
+                    nz = True
+                    break
+        if not nz:
+            continue
+        for i in range(m):
+            w = W[i, k2]
+            z2[i] += w * h[k2]
+            for q in range(d):
+                Z2[i, q] += w * H[k2, q]
+    return Z2, z2
+
+
+@njit(cache=True, nogil=True)
+def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons, S, O, answers, qc, qbox, cnt):
+    """Advance one node through its layers until it splits, is pruned or ends as pieces
+    (children go to ``S``, pieces to ``O``; a question to ``qbox``)."""
+    blo, bhi, hint = dom[2], dom[3], dom[4]
+    tkind, f_lo, f_hi = target[0], target[1], target[2]
+    rows, rhs, seg, on_pre = target[10], target[11], target[12], target[13]
+    prune, tol = opts[0], opts[3]
+    d = X.shape[1]
+    L = n_layers(layers)
+    while True:
+        lay = layer(layers, l)
+        is_target = l == L - 1
+        if is_target and tkind == T_FORCE:
+            _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, answers, qc, qbox, cnt)
+            return
+        if not lay[15]:
+            # -- decide the layer's activation on the region
+            F, f0 = _decision_map(lay, Z, z0)
+            j, eps, s, amb, cls, x_neg, x_pos, cand = _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec,
+                                                                      answers, qc, qbox, cnt)
+            if len(qbox):
+                return
+            if j >= 0:
+                if prune and tkind != T_NONE and not is_target:
+                    # a partly decided layer: check the target is still in reach first
+                    ck = VERTICES if kind == VERTEX_REGIONS else BOX
+                    lo = min_over(ck, X, blo, bhi, Z, z0)
+                    hi = -min_over(ck, X, blo, bhi, -Z, -z0)
+                    HL, hL, HU, hU = _partial_bounds(lay, dec, Z, z0, lo, hi)
+                    if not _reachable(kind, X, blo, bhi, HL, hL, HU, hU, layers, l + 1, tkind, rows, rhs, seg,
+                                      on_pre, f_lo, f_hi, tol):
+                        cnt[3] += 1
+                        return
+                cnt[1] += 1
+                if cand.shape[0] >= 2:
+                    _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j, cand, S, answers,
+                                 qc, qbox, cnt)
+                else:
+                    _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, amb, cls, x_neg,
+                           x_pos, S)
+                return
+            n_units = lay[6].shape[0] - 1
+            branches = np.empty(n_units, dtype=np.int8)
+            unit_branches(lay[6], lay[11], lay[12], lay[13], dec, branches)
+            H, h = _branch_map(lay, branches, Z, z0)
+            newpat = np.empty(pat.shape[0] + n_units, dtype=np.int8)
+            newpat[: pat.shape[0]] = pat
+            newpat[pat.shape[0]:] = branches
+            pat = newpat
+        else:
+            H = Z
+            h = z0
+        if is_target:
+            # -- the region is decided: emit it, cut by each target disjunct
+            if tkind == T_NONE:
+                _emit(O, pat, A, c, np.zeros((0, d)), np.zeros(0), H, h, X, d if kind == VERTEX_REGIONS else -1, 0)
+            else:
+                _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc, qbox, cnt)
+            return
+        if prune and tkind != T_NONE and not _reachable(kind, X, blo, bhi, H, h, H, h, layers, l + 1, tkind, rows,
+                                                        rhs, seg, on_pre, f_lo, f_hi, tol):
+            cnt[3] += 1
+            return
+        # -- push the map through the next affine layer
+        nxt = layer(layers, l + 1)
+        Z, z0 = _forward(nxt, H, h)
+        dec = np.full(nxt[2].shape[0] if not nxt[14] else Z.shape[0], -1, dtype=np.int8)
+        l += 1
+
+
+@njit(cache=True, nogil=True)
+def walk(kind, layers, dom, target, opts, stack, answers, max_nodes, max_out):
+    """Walk the stack (see the module docstring); returns ``(counters, stack, pieces, question)``.
+
+    ``dom = (dom_A, dom_b, box_lo, box_hi, hint)``: the chart's facets, a box enclosing it
+    (the LP region's concretiser) and a point whose side is explored first (empty: none).
+    ``target = (tkind, f_lo, f_hi, f_branch, P_A, P_b, P_aoff, P_C, P_d, P_coff, rows, rhs,
+    seg, on_pre)``. ``opts = (prune, rel, band, tol)``. ``answers = (ints, floats, int offsets,
+    float offsets)``: the answers to the questions of the node on top of the stack, in order.
+    ``stack`` and the pieces are flat arrays with offsets (see
+    :class:`preimage.engine.search.Search`). ``counters = (nodes, splits, fixed, pruned, lps,
+    asked, asked_by_first)``: a question (``question``, see the ``Q_*`` kinds) was asked when
+    ``asked`` is 1; ``asked_by_first`` says it came from the first node of this call (whose
+    answers were given).
     """
-    dom_A, dom_b, blo, bhi, hint = dom
-    tkind, f_lo, f_hi, f_branch, P_A, P_b, P_aoff, P_C, P_d, P_coff, rows, rhs, seg, on_pre = target
-    prune, rel, band, tol = opts
     (X_flat, X_off, T_flat, L_in, dec_flat, dec_off, pat_flat, pat_off, Z_flat, z0_flat, Z_off, A_flat, A_off,
      c_flat, N_in) = stack
     d = X_flat.shape[1]
     words = T_flat.shape[1]
-    L = n_layers(layers)
-    sX = List()
-    sT = List()
-    sL = List()
-    sDec = List()
-    sPat = List()
-    sZ = List()
-    sz0 = List()
-    sA = List()
-    sc = List()
-    sN = List()
+    S = (List.empty_list(_F2), List.empty_list(_U2), List.empty_list(types.int64), List.empty_list(_I1),
+         List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1),
+         List.empty_list(types.int64))
     for i in range(L_in.shape[0]):
-        sX.append(X_flat[X_off[i]:X_off[i + 1]].copy())
-        sT.append(T_flat[X_off[i]:X_off[i + 1]].copy())
-        sL.append(L_in[i])
-        sDec.append(dec_flat[dec_off[i]:dec_off[i + 1]].copy())
-        sPat.append(pat_flat[pat_off[i]:pat_off[i + 1]].copy())
-        sZ.append(Z_flat[Z_off[i]:Z_off[i + 1]].copy())
-        sz0.append(z0_flat[Z_off[i]:Z_off[i + 1]].copy())
-        sA.append(A_flat[A_off[i]:A_off[i + 1]].copy())
-        sc.append(c_flat[A_off[i]:A_off[i + 1]].copy())
-        sN.append(N_in[i])
-    oPat = List()
-    oA = List()
-    oc = List()
-    oE = List()
-    oe = List()
-    oH = List()
-    oh = List()
-    oX = List()
-    oMeta = List()  # (dim, disjunct)
-    nodes = 0
-    splits = 0
-    fixed_total = 0
-    pruned = 0
-    lps = 0
-    no_rows = np.zeros((0, d))
-    no_c = np.zeros(0)
-    while len(sX) > 0 and nodes < max_nodes and len(oPat) < max_out:
-        X = sX.pop()
-        T = sT.pop()
-        l = sL.pop()
-        dec = sDec.pop()
-        pat = sPat.pop()
-        Z = sZ.pop()
-        z0 = sz0.pop()
-        A = sA.pop()
-        c = sc.pop()
-        ncons = sN.pop()
-        nodes += 1
-        if kind == LP_REGIONS:
-            _lp_sync(ctx, A, c)
-        while True:
-            lay = layer(layers, l)
-            is_target = l == L - 1
-            if is_target and tkind == T_FORCE:
-                # -- the activity: each unit's preimage interval, then the forced branches
-                E = no_rows
-                e = no_c
-                alive = True
-                dim = d
-                if kind == VERTEX_REGIONS:
-                    for pass_eq in range(2):  # the clips first, then the equalities
-                        for u in range(Z.shape[0]):
-                            eq = f_lo[u] == f_hi[u]
-                            if eq != (pass_eq == 1):
-                                continue
-                            if eq:
-                                alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                                    X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_lo[u], CUT_SLICE, False,
-                                    rel, band, dom_A, dom_b)
-                            else:
-                                if np.isfinite(f_hi[u]) and alive:
-                                    alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                                        X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_hi[u], CUT_CLIP, True,
-                                        rel, band, dom_A, dom_b)
-                                if np.isfinite(f_lo[u]) and alive:
-                                    alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                                        X, T, dim, ncons, A, c, E, e, -Z[u], f_lo[u] - z0[u], CUT_CLIP, True,
-                                        rel, band, dom_A, dom_b)
-                            if not alive:
-                                break
-                        if not alive:
-                            break
-                else:
-                    n_in = 0
-                    n_eq = 0
-                    for u in range(Z.shape[0]):
-                        if f_lo[u] == f_hi[u]:
-                            n_eq += 1
-                        else:
-                            n_in += int(np.isfinite(f_hi[u])) + int(np.isfinite(f_lo[u]))
-                    Ai = np.empty((n_in, d))
-                    ci = np.empty(n_in)
-                    E = np.empty((n_eq, d))
-                    e = np.empty(n_eq)
-                    i = 0
-                    k = 0
-                    for u in range(Z.shape[0]):
-                        if f_lo[u] == f_hi[u]:
-                            E[k] = Z[u]
-                            e[k] = z0[u] - f_lo[u]
-                            k += 1
-                        else:
-                            if np.isfinite(f_hi[u]):
-                                Ai[i] = Z[u]
-                                ci[i] = z0[u] - f_hi[u]
-                                i += 1
-                            if np.isfinite(f_lo[u]):
-                                Ai[i] = -Z[u]
-                                ci[i] = f_lo[u] - z0[u]
-                                i += 1
-                    alive, x, n_lp = _lp_feasible(ctx, Ai, ci, E, e)
-                    lps += n_lp
-                    if alive:
-                        A = np.vstack((A, Ai))
-                        c = np.concatenate((c, ci))
-                        X = x.reshape((1, d))
-                        dim = -1
-                if not alive:
-                    pruned += 1
-                    break
-                H, h = _branch_map(lay, f_branch, Z, z0)
-                newpat = np.empty(pat.shape[0] + f_branch.shape[0], dtype=np.int8)
-                newpat[: pat.shape[0]] = pat
-                newpat[pat.shape[0]:] = f_branch
-                oPat.append(newpat)
-                oA.append(A)
-                oc.append(c)
-                oE.append(E)
-                oe.append(e)
-                oH.append(H)
-                oh.append(h)
-                oX.append(X)
-                oMeta.append(np.array([dim, 0], dtype=np.int64))
-                break
-            n_units = lay[6].shape[0] - 1
-            if not lay[15]:
-                # -- decide the layer's activation on the region
-                F, f0 = _decision_map(lay, Z, z0)
-                j = -1
-                eps = 0.0
-                s = np.empty(0)
-                cls = np.zeros(0, dtype=np.int8)
-                amb = False
-                x_neg = np.empty(0)
-                x_pos = np.empty(0)
-                kway = False
-                cand = np.zeros(0, dtype=np.int64)
-                while True:
-                    if kind == VERTEX_REGIONS:
-                        while True:
-                            j, eps, fixed, s, amb = _classify(X, F, f0, dec, rel)
-                            fixed_total += fixed
-                            if j < 0 or not amb:
-                                break
-                            # a vertex in the ambiguity band: its side is settled exactly (rare path)
-                            cls, s2 = _sides(X, T, F[j].copy(), f0[j], rel, True, dom_A, dom_b, A, c, no_rows, no_c)
-                            has_neg = False
-                            has_pos = False
-                            for v in range(cls.shape[0]):
-                                if cls[v] < 0:
-                                    has_neg = True
-                                elif cls[v] > 0:
-                                    has_pos = True
-                            if has_neg and has_pos:
-                                break
-                            dec[j] = 1 if has_pos else 0
-                            fixed_total += 1
-                    else:
-                        j, x_neg, x_pos, n_lp, fixed = _lp_classify(ctx, X[0].copy(), F, f0, dec)
-                        lps += n_lp
-                        fixed_total += fixed
-                    if j < 0 or lay[7][lay[5][j]] != MAX:
-                        break
-                    # a max unit: branch on the entries that can still be its largest (a k-way
-                    # branch); when only one can, its other comparisons do not matter here
-                    cand = _candidates(lay, dec, j)
-                    if cand.shape[0] >= 2:
-                        kway = True
-                        break
-                    _settle_max(lay, dec, j, -1)
-                if j >= 0:
-                    if prune and tkind != T_NONE and not is_target:
-                        # a partly decided layer: check the target is still in reach first
-                        if kind == VERTEX_REGIONS:
-                            lo = min_over(VERTICES, X, blo, bhi, Z, z0)
-                            hi = -min_over(VERTICES, X, blo, bhi, -Z, -z0)
-                        else:
-                            lo = min_over(BOX, X, blo, bhi, Z, z0)
-                            hi = -min_over(BOX, X, blo, bhi, -Z, -z0)
-                        HL, hL, HU, hU = _partial_bounds(lay, dec, Z, z0, lo, hi)
-                        if not _reachable(kind, X, blo, bhi, HL, hL, HU, hU, layers, l + 1, tkind, rows, rhs, seg,
-                                          on_pre, f_lo, f_hi, tol):
-                            pruned += 1
-                            break
-                    if kway:
-                        # -- one child per candidate entry c: the region where z_c is the largest
-                        splits += 1
-                        u = lay[5][j]
-                        srcs = lay[8][lay[6][u]:lay[6][u + 1]]
-                        order = cand.copy()
-                        if hint.shape[0] == d:  # the hint's own largest entry is explored first
-                            best = -np.inf
-                            at = 0
-                            for i in range(cand.shape[0]):
-                                val = z0[srcs[cand[i]]]
-                                for q in range(d):
-                                    val += Z[srcs[cand[i]], q] * hint[q]
-                                if val > best:
-                                    best = val
-                                    at = i
-                            order[at], order[0] = cand[0], cand[at]
-                        for ii in range(order.shape[0] - 1, -1, -1):
-                            cw = order[ii]
-                            Xc, Tc, Ac, cc_, nc = X, T, A, c, ncons
-                            Ec = no_rows
-                            ec = no_c
-                            dim = d
-                            alive = True
-                            if kind == VERTEX_REGIONS:
-                                for i in range(cand.shape[0]):
-                                    if cand[i] == cw:
-                                        continue
-                                    a_r = Z[srcs[cand[i]]] - Z[srcs[cw]]
-                                    c_r = z0[srcs[cand[i]]] - z0[srcs[cw]]
-                                    alive, Xc, Tc, dim, nc, Ac, cc_, Ec, ec = _constrain(
-                                        Xc, Tc, dim, nc, Ac, cc_, Ec, ec, a_r, c_r, CUT_CLIP, True, rel, band, dom_A,
-                                        dom_b)
-                                    if not alive:
-                                        break
-                                alive = alive and dim == d  # a tie of measure zero is covered by its neighbours
-                            else:
-                                Ai = np.empty((cand.shape[0] - 1, d))
-                                ci = np.empty(cand.shape[0] - 1)
-                                r = 0
-                                for i in range(cand.shape[0]):
-                                    if cand[i] != cw:
-                                        Ai[r] = Z[srcs[cand[i]]] - Z[srcs[cw]]
-                                        ci[r] = z0[srcs[cand[i]]] - z0[srcs[cw]]
-                                        r += 1
-                                alive, x, n_lp = _lp_feasible(ctx, Ai, ci, no_rows, no_c)
-                                lps += n_lp
-                                if alive:
-                                    Ac = np.vstack((A, Ai))
-                                    cc_ = np.concatenate((c, ci))
-                                    nc = ncons + Ai.shape[0]
-                                    Xc = x.reshape((1, d))
-                            if not alive:
-                                continue
-                            dc = dec.copy()
-                            _settle_max(lay, dc, j, cw)
-                            sX.append(Xc)
-                            sT.append(Tc)
-                            sL.append(l)
-                            sDec.append(dc)
-                            sPat.append(pat)
-                            sZ.append(Z)
-                            sz0.append(z0)
-                            sA.append(Ac)
-                            sc.append(cc_)
-                            sN.append(nc)
-                        break
-                    # -- split by the decision's hyperplane; the side of the hint is explored first
-                    splits += 1
-                    if kind == VERTEX_REGIONS:
-                        if amb:
-                            Xa, Ta, Xb, Tb, _ = _cut_cls(X, T, cls, s, d, ncons, CUT_SPLIT)
-                        else:
-                            Xa, Ta, Xb, Tb, _ = _cut(X, T, s, eps, d, ncons, CUT_SPLIT)
-                    else:
-                        Xa = x_neg.reshape((1, d))
-                        Xb = x_pos.reshape((1, d))
-                        Ta = T
-                        Tb = T
-                    An, cn = _append_row(A, c, F[j], f0[j])
-                    Ap, cp = _append_row(A, c, -F[j], -f0[j])
-                    dn = dec.copy()
-                    dn[j] = 0
-                    dp = dec.copy()
-                    dp[j] = 1
-                    neg_first = False
-                    if hint.shape[0] == d:
-                        val = f0[j]
-                        for q in range(d):
-                            val += F[j, q] * hint[q]
-                        neg_first = val <= 0.0
-                    for side in range(2):
-                        put_neg = (side == 0) != neg_first
-                        sX.append(Xa if put_neg else Xb)
-                        sT.append(Ta if put_neg else Tb)
-                        sL.append(l)
-                        sDec.append(dn if put_neg else dp)
-                        sPat.append(pat)
-                        sZ.append(Z)
-                        sz0.append(z0)
-                        sA.append(An if put_neg else Ap)
-                        sc.append(cn if put_neg else cp)
-                        sN.append(ncons + 1)
-                    break
-                branches = np.empty(n_units, dtype=np.int8)
-                unit_branches(lay[6], lay[11], lay[12], lay[13], dec, branches)
-                H, h = _branch_map(lay, branches, Z, z0)
-                newpat = np.empty(pat.shape[0] + n_units, dtype=np.int8)
-                newpat[: pat.shape[0]] = pat
-                newpat[pat.shape[0]:] = branches
-                pat = newpat
-            else:
-                H = Z
-                h = z0
-            if is_target:
-                # -- the region is decided: emit it, cut by each target disjunct
-                if tkind == T_NONE:
-                    oPat.append(pat)
-                    oA.append(A)
-                    oc.append(c)
-                    oE.append(no_rows)
-                    oe.append(no_c)
-                    oH.append(H)
-                    oh.append(h)
-                    oX.append(X)
-                    oMeta.append(np.array([d if kind == VERTEX_REGIONS else -1, 0], dtype=np.int64))
-                    break
-                for g in range(P_aoff.shape[0] - 1):
-                    Xg, Tg, Ag, cg = X, T, A, c
-                    Eg = no_rows
-                    eg = no_c
-                    ng = ncons
-                    dim = d
-                    alive = True
-                    if kind == VERTEX_REGIONS:
-                        for r in range(P_aoff[g], P_aoff[g + 1]):
-                            a_u = _row_map(P_A[r], H)
-                            c_u = _dot(P_A[r], h) - P_b[r]
-                            alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
-                                Xg, Tg, dim, ng, Ag, cg, Eg, eg, a_u, c_u, CUT_CLIP, True, rel, band, dom_A, dom_b)
-                            if not alive:
-                                break
-                        if alive:
-                            for r in range(P_coff[g], P_coff[g + 1]):
-                                a_u = _row_map(P_C[r], H)
-                                c_u = _dot(P_C[r], h) - P_d[r]
-                                alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
-                                    Xg, Tg, dim, ng, Ag, cg, Eg, eg, a_u, c_u, CUT_SLICE, False, rel, band, dom_A,
-                                    dom_b)
-                                if not alive:
-                                    break
-                    else:
-                        k_in = P_aoff[g + 1] - P_aoff[g]
-                        k_eq = P_coff[g + 1] - P_coff[g]
-                        Ai = np.empty((k_in, d))
-                        ci = np.empty(k_in)
-                        Eg = np.empty((k_eq, d))
-                        eg = np.empty(k_eq)
-                        for r in range(k_in):
-                            Ai[r] = P_A[P_aoff[g] + r] @ H
-                            ci[r] = P_A[P_aoff[g] + r] @ h - P_b[P_aoff[g] + r]
-                        for r in range(k_eq):
-                            Eg[r] = P_C[P_coff[g] + r] @ H
-                            eg[r] = P_C[P_coff[g] + r] @ h - P_d[P_coff[g] + r]
-                        alive, x, n_lp = _lp_feasible(ctx, Ai, ci, Eg, eg)
-                        lps += n_lp
-                        if alive:
-                            Ag = np.vstack((A, Ai))
-                            cg = np.concatenate((c, ci))
-                            Xg = x.reshape((1, d))
-                            dim = -1
-                    if not alive:
-                        continue
-                    oPat.append(pat)
-                    oA.append(Ag)
-                    oc.append(cg)
-                    oE.append(Eg)
-                    oe.append(eg)
-                    oH.append(H)
-                    oh.append(h)
-                    oX.append(Xg)
-                    oMeta.append(np.array([dim, g], dtype=np.int64))
-                break
-            if prune and tkind != T_NONE and not _reachable(kind, X, blo, bhi, H, h, H, h, layers, l + 1, tkind,
-                                                            rows, rhs, seg, on_pre, f_lo, f_hi, tol):
-                pruned += 1
-                break
-            # -- push the map through the next affine layer
-            nxt = layer(layers, l + 1)
-            W, b = nxt[0], nxt[1]
-            m = W.shape[0]
-            n = H.shape[0]
-            Z2 = np.zeros((m, d))
-            z2 = b.copy()
-            for k2 in range(n):
-                nz = h[k2] != 0.0
-                if not nz:
-                    for q in range(d):
-                        if H[k2, q] != 0.0:
-                            nz = True
-                            break
-                if not nz:
-                    continue  # a unit that passes nothing on
-                for i in range(m):
-                    w = W[i, k2]
-                    z2[i] += w * h[k2]
-                    for q in range(d):
-                        Z2[i, q] += w * H[k2, q]
-            Z = Z2
-            z0 = z2
-            dec = np.full(nxt[2].shape[0] if not nxt[14] else m, -1, dtype=np.int8)
-            l += 1
-    counters = np.array([nodes, splits, fixed_total, pruned, lps], dtype=np.int64)
+        _push(S, X_flat[X_off[i]:X_off[i + 1]].copy(), T_flat[X_off[i]:X_off[i + 1]].copy(), L_in[i],
+              dec_flat[dec_off[i]:dec_off[i + 1]].copy(), pat_flat[pat_off[i]:pat_off[i + 1]].copy(),
+              Z_flat[Z_off[i]:Z_off[i + 1]].copy(), z0_flat[Z_off[i]:Z_off[i + 1]].copy(),
+              A_flat[A_off[i]:A_off[i + 1]].copy(), c_flat[A_off[i]:A_off[i + 1]].copy(), N_in[i])
+    O = (List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1),
+         List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_L1))
+    qbox = List.empty_list(_QUESTION)
+    no_answers = (answers[0][:0], answers[1][:0], answers[2][:1], answers[3][:1])
+    totals = np.zeros(7, dtype=np.int64)
+    first = True
+    while len(S[0]) > 0 and totals[0] < max_nodes and len(O[0]) < max_out:
+        X = S[0].pop()
+        T = S[1].pop()
+        l = S[2].pop()
+        dec = S[3].pop()
+        pat = S[4].pop()
+        Z = S[5].pop()
+        z0 = S[6].pop()
+        A = S[7].pop()
+        c = S[8].pop()
+        ncons = S[9].pop()
+        n_stack = len(S[0])
+        n_out = len(O[0])
+        cnt = np.zeros(5, dtype=np.int64)
+        qc = np.zeros(1, dtype=np.int64)
+        _node(kind, layers, dom, target, opts, X, T, l, dec.copy(), pat, Z, z0, A, c, ncons, S, O,
+              answers if first else no_answers, qc, qbox, cnt)
+        if len(qbox):  # a question: the node goes back unchanged, with nothing it produced
+            _truncate_stack(S, n_stack)
+            _truncate_out(O, n_out)
+            _push(S, X, T, l, dec, pat, Z, z0, A, c, ncons)
+            totals[5] = 1
+            totals[6] = 1 if first else 0
+            break
+        cnt[0] = 1
+        totals[:5] += cnt
+        first = False
     i8 = np.zeros(0, dtype=np.int8)
-    rX, rX_off = _pack2(sX, d)
+    no_c = np.zeros(0)
+    rX, rX_off = _pack2(S[0], d)
     rT = np.empty((rX_off[-1], words), dtype=np.uint64)
-    for i in range(len(sT)):
-        rT[rX_off[i]:rX_off[i + 1]] = sT[i]
-    ns = len(sL)
+    for i in range(len(S[1])):
+        rT[rX_off[i]:rX_off[i + 1]] = S[1][i]
+    ns = len(S[2])
     rL = np.empty(ns, dtype=np.int64)
     rN = np.empty(ns, dtype=np.int64)
     for i in range(ns):
-        rL[i] = sL[i]
-        rN[i] = sN[i]
-    rdec, rdec_off = _pack1(sDec, i8)
-    rpat, rpat_off = _pack1(sPat, i8)
-    rZ, rZ_off = _pack2(sZ, d)
-    rz0, _ = _pack1(sz0, no_c)
-    rA, rA_off = _pack2(sA, d)
-    rc, _ = _pack1(sc, no_c)
+        rL[i] = S[2][i]
+        rN[i] = S[9][i]
+    rdec, rdec_off = _pack1(S[3], i8)
+    rpat, rpat_off = _pack1(S[4], i8)
+    rZ, rZ_off = _pack2(S[5], d)
+    rz0, _ = _pack1(S[6], no_c)
+    rA, rA_off = _pack2(S[7], d)
+    rc, _ = _pack1(S[8], no_c)
     rest = (rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN)
-    pPat, pPat_off = _pack1(oPat, i8)
-    pA, pA_off = _pack2(oA, d)
-    pc, _ = _pack1(oc, no_c)
-    pE, pE_off = _pack2(oE, d)
-    pe, _ = _pack1(oe, no_c)
-    pH, pH_off = _pack2(oH, d)
-    ph, _ = _pack1(oh, no_c)
-    pX, pX_off = _pack2(oX, d)
-    meta = np.empty((len(oMeta), 2), dtype=np.int64)
-    for i in range(len(oMeta)):
-        meta[i] = oMeta[i]
+    pPat, pPat_off = _pack1(O[0], i8)
+    pA, pA_off = _pack2(O[1], d)
+    pc, _ = _pack1(O[2], no_c)
+    pE, pE_off = _pack2(O[3], d)
+    pe, _ = _pack1(O[4], no_c)
+    pH, pH_off = _pack2(O[5], d)
+    ph, _ = _pack1(O[6], no_c)
+    pX, pX_off = _pack2(O[7], d)
+    meta = np.empty((len(O[8]), 2), dtype=np.int64)
+    for i in range(len(O[8])):
+        meta[i] = O[8][i]
     pieces = (pPat, pPat_off, pA, pA_off, pc, pE, pE_off, pe, pH, pH_off, ph, pX, pX_off, meta)
-    return counters, rest, pieces
+    if len(qbox):
+        question = qbox[0]
+    else:
+        question = (0, np.zeros((0, d)), _no_u(words), np.zeros(0, np.int64), np.zeros(0), np.zeros((0, d)),
+                    np.zeros(0), np.zeros((0, d)), np.zeros(0), np.zeros(0, np.int8))
+    return totals, rest, pieces, question
