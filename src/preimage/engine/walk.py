@@ -74,7 +74,7 @@ Q_LP_FEASIBLE = 4  # LP region (rows A, c) with rows Ai u + ci <= 0 and E u + e 
 
 
 # -- questions and answers ----------------------------------------------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _answer(answers, qc):
     """The next answer for the node being replayed: ``(found, ints, floats)``."""
     ai, af, aio, afo = answers
@@ -468,7 +468,7 @@ def _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt):
 
 
 # -- the pieces of a node, committed when the node is complete -------------------------------------------------
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _emit(O, pat, A, c, E, e, H, h, X, dim, g):
     O[0].append(pat)
     O[1].append(A)
@@ -481,7 +481,7 @@ def _emit(O, pat, A, c, E, e, H, h, X, dim, g):
     O[8].append(np.array([dim, g], dtype=np.int64))
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _push(S, X, T, l, dec, pat, Z, z0, A, c, n):
     S[0].append(X)
     S[1].append(T)
@@ -659,7 +659,7 @@ def _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc,
 
 
 @njit(cache=True, nogil=True)
-def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, cnt):
+def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, cnt, empty):
     """Fix the layer's decisions that are constant on the region; return the first that is
     not, ``(j, eps, s, amb, cls, x_neg, x_pos, cand)`` (``j = -1``: all fixed; ``cand``: for a
     max unit, the window entries that can still be the largest, to branch on)."""
@@ -667,14 +667,11 @@ def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, 
     d = X.shape[1]
     j = -1
     eps = 0.0
-    s = np.empty(0)
-    cls = np.zeros(0, dtype=np.int8)
+    no_c, cls, cand, no_rows = empty  # shared empty arrays (no allocation per node)
+    s = no_c
     amb = False
-    x_neg = np.empty(0)
-    x_pos = np.empty(0)
-    cand = np.zeros(0, dtype=np.int64)
-    no_rows = np.zeros((0, d))
-    no_c = np.zeros(0)
+    x_neg = no_c
+    x_pos = no_c
     while True:
         if kind == VERTEX_REGIONS:
             while True:
@@ -777,7 +774,7 @@ def _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j
         _push(S, Xc, Tc, l, dc, pat, Z, z0, Ac, cc_, nc)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, amb, cls, x_neg, x_pos, S):
     """Split by decision ``j``'s hyperplane into ``f_j <= 0`` and ``f_j >= 0`` (both non-empty);
     the side of the hint is explored first, else the positive side."""
@@ -833,7 +830,8 @@ def _forward(nxt, H, h):
 
 
 @njit(cache=True, nogil=True)
-def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons, S, O, answers, qc, qbox, cnt):
+def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons, S, O, answers, qc, qbox, cnt,
+          empty):
     """Advance one node through its layers until it splits, is pruned or ends as pieces
     (children go to ``S``, pieces to ``O``; a question to ``qbox``)."""
     blo, bhi, hint = dom[2], dom[3], dom[4]
@@ -852,7 +850,7 @@ def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons
             # -- decide the layer's activation on the region
             F, f0 = _decision_map(lay, Z, z0)
             j, eps, s, amb, cls, x_neg, x_pos, cand = _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec,
-                                                                      answers, qc, qbox, cnt)
+                                                                      answers, qc, qbox, cnt, empty)
             if len(qbox):
                 return
             if j >= 0:
@@ -935,6 +933,9 @@ def walk(kind, layers, dom, target, opts, stack, answers, max_nodes, max_out):
     qbox = List.empty_list(_QUESTION)
     no_answers = (answers[0][:0], answers[1][:0], answers[2][:1], answers[3][:1])
     totals = np.zeros(7, dtype=np.int64)
+    cnt = np.zeros(5, dtype=np.int64)
+    qc = np.zeros(1, dtype=np.int64)
+    empty = (np.zeros(0), np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int64), np.zeros((0, d)))
     first = True
     while len(S[0]) > 0 and totals[0] < max_nodes and len(O[0]) < max_out:
         X = S[0].pop()
@@ -949,10 +950,10 @@ def walk(kind, layers, dom, target, opts, stack, answers, max_nodes, max_out):
         ncons = S[9].pop()
         n_stack = len(S[0])
         n_out = len(O[0])
-        cnt = np.zeros(5, dtype=np.int64)
-        qc = np.zeros(1, dtype=np.int64)
+        cnt[:] = 0
+        qc[0] = 0
         _node(kind, layers, dom, target, opts, X, T, l, dec.copy(), pat, Z, z0, A, c, ncons, S, O,
-              answers if first else no_answers, qc, qbox, cnt)
+              answers if first else no_answers, qc, qbox, cnt, empty)
         if len(qbox):  # a question: the node goes back unchanged, with nothing it produced
             _truncate_stack(S, n_stack)
             _truncate_out(O, n_out)
