@@ -78,7 +78,14 @@ def test_page_is_self_contained_and_round_trips(results, tmp_path):
     data = _embedded(page)
     assert len(data["pieces"]) == len(res.set)
     direct = _embedded(explore(res))
-    assert {k: v for k, v in data.items() if k != "meta"} == {k: v for k, v in direct.items() if k != "meta"}
+    # the file's rows are normalised again on loading (a last-bit difference): the drawn
+    # coordinates agree to rounding, everything else exactly
+    for p, q in zip(data["pieces"], direct["pieces"]):
+        assert {k: v for k, v in p.items() if k != "polygons"} == {k: v for k, v in q.items() if k != "polygons"}
+        for a, b in zip(p.get("polygons", []), q.get("polygons", [])):
+            assert np.allclose(np.array(a), np.array(b), rtol=0, atol=1e-9)
+    assert {k: v for k, v in data.items() if k not in ("meta", "pieces")} == \
+        {k: v for k, v in direct.items() if k not in ("meta", "pieces")}
     assert [p["pattern"] for p in data["pieces"]] == ["".join("1" if b else "0" for b in p.pattern) for p in res.set]
     nb = data["neighbours"]
     assert all(i in nb[j] for i in range(len(nb)) for j in nb[i])  # symmetric
