@@ -32,13 +32,30 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numba import njit
 
+from .._numba import njit
 from .._validation import readonly
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, NDArray
+
+    #: a table's flat arrays ``(dec_p, dec_q, dec_delta, dec_unit, unit_off, kind, br_src, br_slope, br_icpt,
+    #: req_off, req_dec, req_val)``, in the order the compiled code takes them (:meth:`UnitTable.arrays`)
+    TableArrays: TypeAlias = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                                   NDArray[np.int64], NDArray[np.int8],
+                                   NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+                                   NDArray[np.int64], NDArray[np.int64], NDArray[np.int8]]
+    #: one unit's one-source bounds ``(src_l, a_l, c_l, src_u, a_u, c_u)``
+    _Bounds: TypeAlias = tuple[int, float, float, int, float, float]
+    #: every unit's one-source bounds ``(src_l, a_l, c_l, src_u, a_u, c_u)`` (see :meth:`Activation.relax`)
+    Relaxation: TypeAlias = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                                  NDArray[np.float64], NDArray[np.float64]]
 
 __all__ = ["Activation", "UnitTable", "PiecewiseLinear", "ELEMENTWISE", "MAX", "DONT_CARE", "relax_units",
            "unit_branches"]
@@ -64,18 +81,18 @@ class UnitTable:
     """
 
     n_in: int
-    dec_p: np.ndarray
-    dec_q: np.ndarray
-    dec_delta: np.ndarray
-    dec_unit: np.ndarray
-    unit_off: np.ndarray
-    kind: np.ndarray
-    br_src: np.ndarray
-    br_slope: np.ndarray
-    br_icpt: np.ndarray
-    req_off: np.ndarray
-    req_dec: np.ndarray
-    req_val: np.ndarray
+    dec_p: NDArray[np.int64]
+    dec_q: NDArray[np.int64]
+    dec_delta: NDArray[np.float64]
+    dec_unit: NDArray[np.int64]
+    unit_off: NDArray[np.int64]
+    kind: NDArray[np.int8]
+    br_src: NDArray[np.int64]
+    br_slope: NDArray[np.float64]
+    br_icpt: NDArray[np.float64]
+    req_off: NDArray[np.int64]
+    req_dec: NDArray[np.int64]
+    req_val: NDArray[np.int8]
     plain: bool
 
     @property
@@ -86,7 +103,7 @@ class UnitTable:
     def n_decisions(self) -> int:
         return int(self.dec_p.shape[0])
 
-    def arrays(self) -> tuple[np.ndarray, ...]:
+    def arrays(self) -> TableArrays:
         """The flat arrays, in the order the compiled code takes them."""
         return (self.dec_p, self.dec_q, self.dec_delta, self.dec_unit, self.unit_off, self.kind,
                 self.br_src, self.br_slope, self.br_icpt, self.req_off, self.req_dec, self.req_val)
@@ -194,7 +211,7 @@ class Activation(ABC):
         t = self.table(n_in)
         return int(np.diff(t.unit_off).max()) if t.n_units else 1
 
-    def relax(self, lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, ...]:
+    def relax(self, lo: np.ndarray, hi: np.ndarray) -> Relaxation:
         """Sound one-source linear bounds of each unit given ``lo <= z <= hi``.
 
         Returns ``(src_l, a_l, c_l, src_u, a_u, c_u)``: ``a_l · z[src_l] + c_l <= h_u <=
@@ -204,7 +221,7 @@ class Activation(ABC):
         return relax_units(*t.arrays(), np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64))
 
     def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.spec() == other.spec()  # type: ignore[attr-defined]
+        return type(self) is type(other) and self.spec() == other.spec()
 
     def __hash__(self) -> int:
         return hash(repr(sorted(self.spec().items())))
@@ -220,7 +237,7 @@ class PiecewiseLinear(Activation):
     ``[t_b, t_{b+1}]``. Branch ``b`` of a unit is ``t_b < z <= t_{b+1}`` at a point (so a
     ReLU is active, branch 1, where ``z > 0``)."""
 
-    def __init__(self, breakpoints, slopes, intercepts) -> None:
+    def __init__(self, breakpoints: ArrayLike, slopes: ArrayLike, intercepts: ArrayLike) -> None:
         t = np.asarray(breakpoints, dtype=np.float64).reshape(-1)
         s = np.asarray(slopes, dtype=np.float64).reshape(-1)
         c = np.asarray(intercepts, dtype=np.float64).reshape(-1)
@@ -246,11 +263,12 @@ class PiecewiseLinear(Activation):
 
     @property
     def is_identity(self) -> bool:
-        return self.breakpoints.shape[0] == 0 and self.slopes[0] == 1.0 and self.intercepts[0] == 0.0
+        return bool(self.breakpoints.shape[0] == 0 and self.slopes[0] == 1.0 and self.intercepts[0] == 0.0)
 
     def evaluate(self, Z: np.ndarray) -> np.ndarray:
         b = self.branches(Z)
-        return self.slopes[b] * Z + self.intercepts[b]
+        out: np.ndarray = self.slopes[b] * Z + self.intercepts[b]
+        return out
 
     def branches(self, Z: np.ndarray) -> np.ndarray:
         return np.searchsorted(self.breakpoints, Z, side="left").astype(np.int8)
@@ -309,7 +327,8 @@ class PiecewiseLinear(Activation):
 
 # -- compiled: branches and relaxations from the table --------------------------------------------------------
 @njit(cache=True, nogil=True)
-def unit_branches(unit_off, req_off, req_dec, req_val, dec, out):
+def unit_branches(unit_off: NDArray[np.int64], req_off: NDArray[np.int64], req_dec: NDArray[np.int64],
+                  req_val: NDArray[np.int8], dec: NDArray[np.int8], out: NDArray[np.int8]) -> bool:
     """The branch of every unit given all decisions ``dec`` (0/1, or ``DONT_CARE`` for one
     that does not matter on the region): the first branch whose requirements hold (a region
     on a tie may satisfy several); ``out`` receives them. Returns ``False`` when some unit has
@@ -336,7 +355,9 @@ def unit_branches(unit_off, req_off, req_dec, req_val, dec, out):
 
 
 @njit(cache=True, nogil=True)
-def _relax_elementwise(u, dec_p, dec_delta, unit_off, br_src, br_slope, br_icpt, first_dec, lo, hi):
+def _relax_elementwise(u: int, dec_p: NDArray[np.int64], dec_delta: NDArray[np.float64], unit_off: NDArray[np.int64],
+                       br_src: NDArray[np.int64], br_slope: NDArray[np.float64], br_icpt: NDArray[np.float64],
+                       first_dec: int, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> _Bounds:
     """One-source bounds of an elementwise unit on ``[lo, hi]`` of its input: upper = the chord
     lifted over every breakpoint; lower = the best (largest mean value) of the pieces' lines
     and the chord, each lowered under every breakpoint (for a ReLU: ``z`` or ``0``, whichever
@@ -404,7 +425,8 @@ def _relax_elementwise(u, dec_p, dec_delta, unit_off, br_src, br_slope, br_icpt,
 
 
 @njit(cache=True, nogil=True)
-def _relax_max(u, unit_off, br_src, lo, hi):
+def _relax_max(u: int, unit_off: NDArray[np.int64], br_src: NDArray[np.int64], lo: NDArray[np.float64],
+               hi: NDArray[np.float64]) -> _Bounds:
     """One-source bounds of ``max_j z[w_j]`` on a box: exact when one entry dominates the
     others; else ``z[w_j] <= h`` for the entry with the largest lower bound and ``h <= max hi``."""
     r0 = unit_off[u]
@@ -428,8 +450,11 @@ def _relax_max(u, unit_off, br_src, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def relax_units(dec_p, dec_q, dec_delta, dec_unit, unit_off, kind, br_src, br_slope, br_icpt, req_off, req_dec,
-                req_val, lo, hi):
+def relax_units(dec_p: NDArray[np.int64], dec_q: NDArray[np.int64], dec_delta: NDArray[np.float64],
+                dec_unit: NDArray[np.int64], unit_off: NDArray[np.int64], kind: NDArray[np.int8],
+                br_src: NDArray[np.int64], br_slope: NDArray[np.float64], br_icpt: NDArray[np.float64],
+                req_off: NDArray[np.int64], req_dec: NDArray[np.int64], req_val: NDArray[np.int8],
+                lo: NDArray[np.float64], hi: NDArray[np.float64]) -> Relaxation:
     """Sound one-source linear bounds of every unit given the box ``lo <= z <= hi`` (see
     :meth:`Activation.relax`)."""
     n = unit_off.shape[0] - 1

@@ -32,7 +32,8 @@ class HardTanh(PiecewiseLinear):
         super().__init__([lo, hi], [0.0, 1.0, 0.0], [lo, 0.0, hi])
 
     def evaluate(self, Z: np.ndarray) -> np.ndarray:
-        return np.clip(Z, self.lo, self.hi)
+        out: np.ndarray = np.clip(Z, self.lo, self.hi)
+        return out
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "lo": self.lo, "hi": self.hi}

@@ -74,7 +74,8 @@ class MaxPool(Activation):
                     start = i * self.stride[axis] - self.padding[axis]
                     lo, hi = max(start, 0), min(start + self.kernel[axis], spatial[axis])
                     sl.append(slice(lo, hi))
-                wins.append(index[(c, *sl)].reshape(-1))
+                key: tuple[int | slice, ...] = (c, *sl)
+                wins.append(index[key].reshape(-1))
         return wins
 
     def out_dim(self, n_in: int) -> int:
@@ -83,7 +84,7 @@ class MaxPool(Activation):
 
     def max_branches(self, n_in: int) -> int:
         self._check(n_in)
-        return max(w.shape[0] for w in self.windows)
+        return max(int(w.shape[0]) for w in self.windows)
 
     def out_shape(self, in_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (self.in_shape[0], *self._out_spatial)
@@ -103,11 +104,13 @@ class MaxPool(Activation):
 
     def evaluate(self, Z: np.ndarray) -> np.ndarray:
         vals, _ = self._gather(Z)
-        return vals.max(axis=-1)
+        out: np.ndarray = vals.max(axis=-1)
+        return out
 
     def branches(self, Z: np.ndarray) -> np.ndarray:
         vals, _ = self._gather(Z)
-        return vals.argmax(axis=-1).astype(np.int8)
+        out: np.ndarray = vals.argmax(axis=-1).astype(np.int8)
+        return out
 
     def table(self, n_in: int) -> UnitTable:
         self._check(n_in)

@@ -24,7 +24,8 @@ class ReLU(PiecewiseLinear):
         super().__init__([0.0], [0.0, 1.0], [0.0, 0.0])
 
     def evaluate(self, Z: np.ndarray) -> np.ndarray:
-        return np.maximum(Z, 0.0)
+        out: np.ndarray = np.maximum(Z, 0.0)
+        return out
 
     def branches(self, Z: np.ndarray) -> np.ndarray:
         return (Z > 0).astype(np.int8)

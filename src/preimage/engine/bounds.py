@@ -16,10 +16,36 @@ bounds; the walk (:mod:`preimage.engine.walk`) prunes with it.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from .._numba import njit
 from ..activations.base import relax_units
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from ..activations import UnitTable
+
+    #: the layers as :func:`pack_layers` packs them: 28 flat arrays (weights, biases and the 12
+    #: table arrays, each followed by its int64 offsets; typed as a tuple of any length, as
+    #: pack_layers builds it), the weights' shapes ``(L, 2)`` and the flags ``(L, 2)``
+    Layers: TypeAlias = tuple[tuple[NDArray[Any], ...], np.ndarray[tuple[int, int], np.dtype[np.int64]],
+                              np.ndarray[tuple[int, int], np.dtype[np.int64]]]
+    #: layer ``l``'s view (:func:`layer`): ``(W, b, dec_p, dec_q, dec_delta, dec_unit, unit_off, kind, br_src,
+    #: br_slope, br_icpt, req_off, req_dec, req_val, plain, identity)``, the last two from the flags
+    Layer: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64],
+                             NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                             NDArray[np.int64], NDArray[np.int8],
+                             NDArray[np.int64], NDArray[np.float64], NDArray[np.float64],
+                             NDArray[np.int64], NDArray[np.int64], NDArray[np.int8],
+                             np.int64, np.int64]
+    #: affine bounds ``(L, l, U, u)``: ``L x + l <= v <= U x + u``
+    AffineBounds: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 
 __all__ = ["VERTICES", "BOX", "pack_layers", "layer", "n_layers", "forward_bounds", "backward_rows", "min_over",
            "layer_bounds"]
@@ -28,15 +54,15 @@ VERTICES = 0
 BOX = 1
 
 
-def pack_layers(weights, biases, tables) -> tuple:
+def pack_layers(weights: Sequence[ArrayLike], biases: Sequence[ArrayLike], tables: Sequence[UnitTable]) -> Layers:
     """The layers as one tuple of flat arrays with offsets (one type whatever the depth, and no
     numba container to build from Python); :func:`layer` gives layer ``l``'s view of it,
     ``(W, b, *table arrays, plain, identity)`` (``tables``: each layer's
     :class:`~preimage.activations.UnitTable`)."""
-    def flat(parts, dtype):
-        parts = [np.asarray(p, dtype=dtype).reshape(-1) for p in parts]
-        return (np.ascontiguousarray(np.concatenate(parts)) if parts else np.zeros(0, dtype),
-                np.concatenate([[0], np.cumsum([p.size for p in parts])]).astype(np.int64))
+    def flat(parts: Sequence[ArrayLike], dtype: DTypeLike) -> tuple[NDArray[Any], NDArray[np.int64]]:
+        arrays = [np.asarray(p, dtype=dtype).reshape(-1) for p in parts]
+        return (np.ascontiguousarray(np.concatenate(arrays)) if arrays else np.zeros(0, dtype),
+                np.concatenate([[0], np.cumsum([p.size for p in arrays])]).astype(np.int64))
 
     fields = [flat(weights, np.float64), flat(biases, np.float64)]
     dtypes = (np.int64, np.int64, np.float64, np.int64, np.int64, np.int8, np.int64, np.float64, np.float64,
@@ -52,12 +78,12 @@ def pack_layers(weights, biases, tables) -> tuple:
 
 
 @njit(cache=True, nogil=True)
-def n_layers(net):
+def n_layers(net: Layers) -> int:
     return net[1].shape[0]
 
 
 @njit(cache=True, nogil=True)
-def layer(net, l):
+def layer(net: Layers, l: int) -> Layer:
     """Layer ``l`` of :func:`pack_layers`: ``(W, b, dec_p, dec_q, dec_delta, dec_unit, unit_off, kind,
     br_src, br_slope, br_icpt, req_off, req_dec, req_val, plain, identity)`` as views."""
     a, shapes, flags = net
@@ -71,7 +97,8 @@ def layer(net, l):
 
 
 @njit(cache=True, nogil=True)
-def min_over(kind, X, lo, hi, G, g0):
+def min_over(kind: int, X: NDArray[np.float64], lo: NDArray[np.float64], hi: NDArray[np.float64],
+             G: NDArray[np.float64], g0: NDArray[np.float64]) -> NDArray[np.float64]:
     """Row-wise ``min (G u + g0)`` over the region (its vertices ``X``, or the box ``lo, hi``)."""
     k = G.shape[0]
     d = G.shape[1]
@@ -96,7 +123,8 @@ def min_over(kind, X, lo, hi, G, g0):
 
 
 @njit(cache=True, nogil=True)
-def _through(Lh, lh, Uh, uh, W, b):
+def _through(Lh: NDArray[np.float64], lh: NDArray[np.float64], Uh: NDArray[np.float64], uh: NDArray[np.float64],
+             W: NDArray[np.float64], b: NDArray[np.float64]) -> AffineBounds:
     """Bounds of ``z = W h + b`` from bounds of ``h`` (weights split by sign)."""
     n, p = W.shape
     d = Lh.shape[1]
@@ -123,7 +151,9 @@ def _through(Lh, lh, Uh, uh, W, b):
 
 
 @njit(cache=True, nogil=True)
-def _relax_forward(Lz, lz, Uz, uz, src_l, a_l, c_l, src_u, a_u, c_u):
+def _relax_forward(Lz: NDArray[np.float64], lz: NDArray[np.float64], Uz: NDArray[np.float64], uz: NDArray[np.float64],
+                   src_l: NDArray[np.int64], a_l: NDArray[np.float64], c_l: NDArray[np.float64],
+                   src_u: NDArray[np.int64], a_u: NDArray[np.float64], c_u: NDArray[np.float64]) -> AffineBounds:
     """Bounds of the activation's output from bounds of its input and the units' relaxations."""
     n = src_l.shape[0]
     d = Lz.shape[1]
@@ -154,7 +184,9 @@ def _relax_forward(Lz, lz, Uz, uz, src_l, a_l, c_l, src_u, a_u, c_u):
 
 
 @njit(cache=True, nogil=True)
-def forward_bounds(kind, X, blo, bhi, HL, hL, HU, hU, layers, start):
+def forward_bounds(kind: int, X: NDArray[np.float64], blo: NDArray[np.float64], bhi: NDArray[np.float64],
+                   HL: NDArray[np.float64], hL: NDArray[np.float64], HU: NDArray[np.float64], hU: NDArray[np.float64],
+                   layers: Layers, start: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Ranges of the pre-activations of layers ``start..`` (0-based) over the region, flat
     ``(los, his)``, given bounds ``(HL, hL) <= h <= (HU, hU)`` of the layer before ``start``."""
     L = n_layers(layers)
@@ -187,7 +219,10 @@ def forward_bounds(kind, X, blo, bhi, HL, hL, HU, hU, layers, start):
 
 
 @njit(cache=True, nogil=True)
-def backward_rows(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, rows, on_pre, los, his):
+def backward_rows(kind: int, X: NDArray[np.float64], blo: NDArray[np.float64], bhi: NDArray[np.float64],
+                  HL: NDArray[np.float64], hL: NDArray[np.float64], HU: NDArray[np.float64], hU: NDArray[np.float64],
+                  layers: Layers, start: int, rows: NDArray[np.float64], on_pre: bool, los: NDArray[np.float64],
+                  his: NDArray[np.float64]) -> NDArray[np.float64]:
     """Lower bounds of ``rows · v`` over the region by back-substitution, ``v`` the last
     layer's pre-activation (``on_pre``) or output; each activation is relaxed with the ranges
     ``los, his`` of :func:`forward_bounds` (its coefficient's sign picks the lower or upper line)."""
@@ -246,7 +281,7 @@ def backward_rows(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, rows, on_pre
     return min_over(kind, X, blo, bhi, G, g0)
 
 
-def layer_bounds(layers, lo: np.ndarray, hi: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def layer_bounds(layers: Layers, lo: ArrayLike, hi: ArrayLike) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
     """Ranges of every layer's pre-activation over the box ``lo <= x <= hi`` of the input
     (``layers`` from :func:`pack_layers`), for users of the bounds outside the walk."""
     lo = np.array(lo, dtype=np.float64)  # writable copies: the kernels' one signature

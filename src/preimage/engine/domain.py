@@ -9,6 +9,7 @@ domain in ``u``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from .. import tolerances
 from .._validation import as_matrix, as_vector, readonly
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Polyhedron
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, NDArray
 
 __all__ = ["Slice", "DomainChart", "chart", "as_domains"]
 
@@ -28,12 +32,13 @@ class Slice:
     input (e.g. the plane through three data points: :meth:`through`).
     """
 
-    origin: np.ndarray
-    directions: np.ndarray  # (n, k)
-    lo: np.ndarray
-    hi: np.ndarray
+    origin: NDArray[np.float64]
+    directions: NDArray[np.float64]  # (n, k)
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
 
-    def __init__(self, origin, directions, lo=None, hi=None) -> None:
+    def __init__(self, origin: ArrayLike, directions: ArrayLike, lo: ArrayLike | None = None,
+                 hi: ArrayLike | None = None) -> None:
         o = as_vector("origin", origin)
         D = as_matrix("directions", directions, rows=o.shape[0])
         k = D.shape[1]
@@ -51,7 +56,7 @@ class Slice:
         object.__setattr__(self, "hi", readonly(hi_a))
 
     @classmethod
-    def through(cls, points, margin: float = 0.25) -> Slice:
+    def through(cls, points: ArrayLike, margin: float = 0.25) -> Slice:
         """The 2-D (3 points) or 3-D (4 points) slice through ``points``: ``t`` are the
         barycentric-like coordinates ``x = p0 + Σ t_i (p_i - p0)``, over ``[-margin, 1 + margin]``.
         """
@@ -66,7 +71,7 @@ class Slice:
     def dim(self) -> int:
         return int(self.directions.shape[1])
 
-    def to_input(self, T) -> np.ndarray:
+    def to_input(self, T: ArrayLike) -> NDArray[np.float64]:
         """Input points ``x`` for slice coordinates ``t`` (``(N, k)``)."""
         return self.origin + np.atleast_2d(T) @ self.directions.T
 
@@ -80,8 +85,8 @@ class DomainChart:
     ``slice`` is set for :class:`Slice` domains (then ``B`` need not be orthonormal).
     """
 
-    x0: np.ndarray
-    B: np.ndarray
+    x0: NDArray[np.float64]
+    B: NDArray[np.float64]
     u_box: Box | None
     u_polyhedron: Polyhedron | None
     x_polyhedron: Polyhedron | None
@@ -95,10 +100,10 @@ class DomainChart:
     def input_dim(self) -> int:
         return int(self.B.shape[0])
 
-    def to_input(self, U) -> np.ndarray:
+    def to_input(self, U: ArrayLike) -> NDArray[np.float64]:
         return self.x0 + np.atleast_2d(U) @ self.B.T
 
-    def u_constraints(self) -> tuple[np.ndarray, np.ndarray]:
+    def u_constraints(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """The domain as ``A_u u <= b_u`` (facet order as in the vertex start)."""
         if self.u_box is not None:
             k = self.dim
@@ -111,7 +116,8 @@ class DomainChart:
         assert self.u_polyhedron is not None
         return np.asarray(self.u_polyhedron.A), np.asarray(self.u_polyhedron.b)
 
-    def rows_to_input(self, A_u: np.ndarray, c_u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows_to_input(self, A_u: NDArray[np.float64],
+                      c_u: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Rows ``A_u u + c_u <= 0`` as rows ``A_x x + c_x <= 0`` valid on the domain's hull."""
         if self.slice is not None:
             # u are slice coordinates: the piece lives in the slice (returned in u)
@@ -120,7 +126,7 @@ class DomainChart:
         return A_x, c_u - A_x @ self.x0
 
 
-def chart(domain, n: int) -> DomainChart:
+def chart(domain: object, n: int) -> DomainChart:
     """The chart of a bounded domain in ``R^n`` (a Box, Polyhedron or Slice)."""
     if isinstance(domain, Slice):
         if domain.origin.shape[0] != n:
@@ -151,16 +157,16 @@ def chart(domain, n: int) -> DomainChart:
         hull = domain.affine_hull()
         B = hull.basis
         x0 = hull.point
-        free = ~hull.implicit
-        A_u = domain.A[free] @ B
-        b_u = domain.b[free] - domain.A[free] @ x0
+        free_rows = ~hull.implicit
+        A_u = domain.A[free_rows] @ B
+        b_u = domain.b[free_rows] - domain.A[free_rows] @ x0
         return DomainChart(readonly(x0.copy()), readonly(B.copy()), None, Polyhedron(A_u, b_u), domain)
     raise InvalidInputError(
         f"domain must be a Box, a Polyhedron, a Slice or a list of Boxes, got {type(domain).__name__}"
     )
 
 
-def as_domains(domain, n: int) -> list:
+def as_domains(domain: object, n: int) -> list[Any]:
     """A list of domains (a union of boxes is given as a list/tuple)."""
     if domain is None:
         raise InvalidInputError("a bounded domain is required (a Box, Polyhedron, Slice or list of Boxes)")
@@ -171,7 +177,7 @@ def as_domains(domain, n: int) -> list:
     return [domain]
 
 
-def vertex_start(ch: DomainChart, words: int):
+def vertex_start(ch: DomainChart, words: int) -> tuple[NDArray[np.float64], NDArray[np.uint64], int, int]:
     """Vertices ``X``, tight bitsets ``T``, dimension and number of facets of the chart domain."""
     from .vpoly import box_vertices
 

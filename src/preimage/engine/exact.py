@@ -18,16 +18,21 @@ determine a point raises :class:`~preimage.errors.AmbiguousGeometryError`.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import AmbiguousGeometryError
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, NDArray
+
 __all__ = ["ExactRows", "exact_classes", "classes"]
 
 
-def _frac_row(row) -> list[Fraction]:
+def _frac_row(row: Iterable[float]) -> list[Fraction]:
     return [Fraction(float(v)) for v in row]
 
 
@@ -39,7 +44,8 @@ class ExactRows:
     the walk's cutting rows (bits ``m..``), ``eq_A u + eq_c = 0`` the equalities.
     """
 
-    def __init__(self, dom_A, dom_b, cut_A, cut_c, eq_A=None, eq_c=None) -> None:
+    def __init__(self, dom_A: ArrayLike, dom_b: ArrayLike, cut_A: ArrayLike, cut_c: ArrayLike,
+                 eq_A: ArrayLike | None = None, eq_c: ArrayLike | None = None) -> None:
         self.dom_A = np.asarray(dom_A, dtype=np.float64)
         self.dom_b = np.asarray(dom_b, dtype=np.float64)
         self.cut_A = np.asarray(cut_A, dtype=np.float64).reshape(-1, self.dom_A.shape[1])
@@ -69,7 +75,7 @@ class ExactRows:
         return [_frac_row(a) + [Fraction(float(c))] for a, c in zip(self.eq_A, self.eq_c)]
 
 
-def _bits(t: np.ndarray) -> list[int]:
+def _bits(t: NDArray[np.uint64]) -> list[int]:
     out = []
     for w, word in enumerate(t):
         x = int(word)
@@ -115,7 +121,8 @@ def _solve_vertex(rows: list[list[Fraction]], d: int) -> list[Fraction] | None:
     return u
 
 
-def exact_classes(X, T, idx, a, c, rows: ExactRows) -> np.ndarray:
+def exact_classes(X: NDArray[np.float64], T: NDArray[np.uint64], idx: NDArray[np.int64], a: NDArray[np.float64],
+                  c: float, rows: ExactRows) -> NDArray[np.int8]:
     """Exact signs (``-1, 0, 1``) of ``a·u + c`` at the exact vertices ``idx`` of ``(X, T)``."""
     d = X.shape[1]
     fa = _frac_row(a)
@@ -135,7 +142,9 @@ def exact_classes(X, T, idx, a, c, rows: ExactRows) -> np.ndarray:
     return out
 
 
-def classes(X, T, a, c, band_rel: float, rows_fn, exact: bool = True) -> tuple[np.ndarray, np.ndarray, float]:
+def classes(X: NDArray[np.float64], T: NDArray[np.uint64], a: ArrayLike, c: float, band_rel: float,
+            rows_fn: Callable[[], ExactRows],
+            exact: bool = True) -> tuple[NDArray[np.int8], NDArray[np.float64], float]:
     """Side of every vertex of ``(X, T)`` w.r.t. ``a·u + c = 0``, settled exactly in the band.
 
     Returns ``(cls, s, band)``: ``cls`` in ``{-1, 0, 1}`` (exact), ``s`` the float signed

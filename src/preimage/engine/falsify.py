@@ -11,16 +11,27 @@ over the box are not searched; gradients follow each unit's branch
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import tolerances
 from ..activations import PiecewiseLinear
 from ..polyhedra import Box
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import NDArray
+
+    from ..network import Network
+    from ..polyhedra import Polyhedron
+    from .targets import System
+
 __all__ = ["falsify"]
 
 
-def _margins(Y: np.ndarray, polys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _margins(Y: NDArray[np.float64],
+             polys: Sequence[System]) -> tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]:
     """Best (smallest) violation over the disjuncts, its disjunct and its worst row.
 
     ``violation <= 0`` means inside that disjunct's inequalities.
@@ -43,7 +54,7 @@ def _margins(Y: np.ndarray, polys) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return best, which, row
 
 
-def _gradient(net, X: np.ndarray, G_out: np.ndarray) -> np.ndarray:
+def _gradient(net: Network, X: NDArray[np.float64], G_out: NDArray[np.float64]) -> NDArray[np.float64]:
     """Row-wise ``G_out[i] · ∂f/∂x`` at ``X[i]`` (backpropagation through each unit's branch:
     its slope and the entry of ``z`` it reads)."""
     branch_maps = []
@@ -62,7 +73,7 @@ def _gradient(net, X: np.ndarray, G_out: np.ndarray) -> np.ndarray:
     return g
 
 
-def _reachable_disjuncts(net, domain: Box, polys) -> list:
+def _reachable_disjuncts(net: Network, domain: Box, polys: Sequence[System]) -> list[System]:
     """The disjuncts that interval bounds over the box leave in reach (the others cannot hold)."""
     from .bounds import layer_bounds, pack_layers
 
@@ -85,8 +96,8 @@ def _reachable_disjuncts(net, domain: Box, polys) -> list:
     return keep
 
 
-def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, keep: int = 256,
-            seed: int = 0) -> np.ndarray | None:
+def falsify(net: Network, domain: Box | Polyhedron, polys: Sequence[System], *, samples: int = 20000,
+            steps: int = 100, keep: int = 256, seed: int = 0) -> NDArray[np.float64] | None:
     """An input of ``domain`` whose output lies in one of ``polys``, or ``None``.
 
     ``polys`` are ``(A, b, C, d)`` systems on the output. Only boxes are searched (other
@@ -103,7 +114,8 @@ def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, 
     Y = net.forward(X)
     viol, which, row = _margins(Y, polys)
     if np.any(viol <= 0):
-        return X[int(np.argmin(viol))]
+        found: NDArray[np.float64] = X[int(np.argmin(viol))]
+        return found
     order = np.argsort(viol)[:keep]
     X = X[order]
     width = domain.widths
@@ -112,7 +124,8 @@ def falsify(net, domain: Box, polys, *, samples: int = 20000, steps: int = 100, 
         Y = net.forward(X)
         viol, which, row = _margins(Y, polys)
         if np.any(viol <= 0):
-            return X[int(np.argmin(viol))]
+            found = X[int(np.argmin(viol))]
+            return found
         G_out = np.zeros_like(Y)
         for k, (A, _b, C, _d) in enumerate(polys):
             rows = np.vstack([A, C, -C]) if C.shape[0] else A

@@ -26,7 +26,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from numba import types
 
@@ -65,7 +66,7 @@ _STACK = types.Tuple((_f8_2, _i8_1, _u8_2, _i8_1, _i1_1, _i8_1, _i1_1, _i8_1, _f
 #: with the argument types it passes (all arrays C-contiguous and writable; Python ints and
 #: floats are int64 and float64). Kernels called only from other kernels (``_popcount``,
 #: ``_min_over``, ``_offsets``) are compiled with their callers.
-KERNELS: tuple[tuple[str, str, tuple[tuple, ...]], ...] = (
+KERNELS: tuple[tuple[str, str, tuple[tuple[types.Type, ...], ...]], ...] = (
     ("preimage.engine.vpoly", "_classify", ((_f8_2, _f8_2, _f8_1, _i1_1, _f8),)),
     ("preimage.engine.vpoly", "_cut", ((_f8_2, _u8_2, _f8_1, _f8, _i8, _i8, _i8),)),
     ("preimage.engine.vpoly", "_cut_cls", ((_f8_2, _u8_2, _i1_1, _f8_1, _i8, _i8, _i8),)),
@@ -83,14 +84,14 @@ _lock = threading.Lock()
 _done = False
 
 
-def _dispatchers():
+def _dispatchers() -> Iterator[tuple[str, Any, tuple[tuple[types.Type, ...], ...]]]:
     from importlib import import_module
 
     for module, name, sigs in KERNELS:
         yield f"{module.rsplit('.', 1)[-1]}.{name}", getattr(import_module(module), name), sigs
 
 
-def _cached(disp, sig) -> bool:
+def _cached(disp: Any, sig: tuple[types.Type, ...]) -> bool:
     """Whether numba's disk cache holds a valid entry for ``disp`` at ``sig`` (reads the
     index only; numba's own check, minus loading the machine code)."""
     if sig in disp.overloads:
@@ -98,7 +99,8 @@ def _cached(disp, sig) -> bool:
     try:
         cache = disp._cache
         index = cache._cache_file._load_index()
-        return cache._index_key(sig, disp.targetctx.codegen()) in index
+        hit: bool = cache._index_key(sig, disp.targetctx.codegen()) in index
+        return hit
     except Exception:  # pragma: no cover - a numba without these internals: assume cold
         return False
 
@@ -113,10 +115,11 @@ def _fast_load_enabled() -> bool:
 
     if os.environ.get("PREIMAGE_NUMBA_FAST_LOAD", "1").strip().lower() in ("0", "off", "no", "false"):
         return False
-    return numba.__version__.startswith(_FAST_LOAD_NUMBA)
+    version: str = numba.__version__
+    return version.startswith(_FAST_LOAD_NUMBA)
 
 
-def _install_fast_loader(disp) -> bool:
+def _install_fast_loader(disp: Any) -> bool:
     """Make numba load ``disp``'s cached machine code without its ``target_context.refresh()``.
 
     On a cache hit numba's ``Dispatcher.compile`` calls ``Cache.load_overload``, which first
@@ -137,13 +140,15 @@ def _install_fast_loader(disp) -> bool:
     if not isinstance(cache, FunctionCache) or getattr(cache, "_preimage_fast_loader", False):
         return False
 
-    def load_overload(sig, target_context):
+    def load_overload(sig: Any, target_context: Any) -> Any:
         nrt.rtsys.initialize(target_context)
         with cache._guard_against_spurious_io_errors():
             return cache._load_overload(sig, target_context)
 
-    cache.load_overload = load_overload
-    cache._preimage_fast_loader = True
+    # numba internals, on purpose (see above): the instance attribute shadows numba's method, and
+    # a marker on the cache object says it is installed
+    cache.load_overload = load_overload  # type: ignore[method-assign]
+    cache._preimage_fast_loader = True  # type: ignore[attr-defined]
     return True
 
 

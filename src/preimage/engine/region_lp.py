@@ -19,15 +19,20 @@ answers with one :class:`PathLP` per run.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .. import tolerances
 from ..polyhedra.solver import LinearProgram
 
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, NDArray
+
 __all__ = ["PathLP"]
 
 
-def _unit(A: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _unit(A: ArrayLike, c: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Rows ``A u + c`` divided by ``‖A_i‖`` (zero rows kept as they are)."""
     A = np.asarray(A, dtype=np.float64).reshape(-1, np.shape(A)[-1])
     c = np.asarray(c, dtype=np.float64).reshape(-1)
@@ -39,7 +44,7 @@ def _unit(A: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 class PathLP:
     """A LinearProgram over the domain plus the rows of the current path of the walk."""
 
-    def __init__(self, dom_A: np.ndarray, dom_b: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
+    def __init__(self, dom_A: ArrayLike, dom_b: ArrayLike, lo: ArrayLike, hi: ArrayLike) -> None:
         A, nb = _unit(dom_A, -np.asarray(dom_b, dtype=np.float64))
         self.base_rows = A.shape[0]
         self.lp = LinearProgram(A, -nb)
@@ -47,7 +52,7 @@ class PathLP:
         self.path_c = np.zeros(0)
         self.lo, self.hi = np.asarray(lo, dtype=np.float64), np.asarray(hi, dtype=np.float64)
 
-    def sync(self, A: np.ndarray, c: np.ndarray) -> None:
+    def sync(self, A: NDArray[np.float64], c: NDArray[np.float64]) -> None:
         """Make the model hold exactly the domain rows and the rows ``A u + c <= 0``."""
         k = min(A.shape[0], self.path_A.shape[0])
         same = np.all(A[:k] == self.path_A[:k], axis=1) & (c[:k] == self.path_c[:k])
@@ -59,10 +64,12 @@ class PathLP:
             self.lp.add_rows(Au, -np.inf, -cu)
         self.path_A, self.path_c = np.array(A), np.array(c)
 
-    def _box_min(self, G: np.ndarray, g0: np.ndarray) -> np.ndarray:
-        return g0 + np.minimum(G * self.lo, G * self.hi).sum(axis=1)
+    def _box_min(self, G: NDArray[np.float64], g0: NDArray[np.float64]) -> NDArray[np.float64]:
+        low: NDArray[np.float64] = g0 + np.minimum(G * self.lo, G * self.hi).sum(axis=1)
+        return low
 
-    def classify(self, x: np.ndarray, F: np.ndarray, f0: np.ndarray, dec: np.ndarray):
+    def classify(self, x: NDArray[np.float64], F: NDArray[np.float64], f0: NDArray[np.float64],
+                 dec: NDArray[np.int8]) -> tuple[int, NDArray[np.float64], NDArray[np.float64], int, int]:
         """Fix the undecided decisions that are constant on the region (box bounds, then LPs),
         on the distance scale of the module docstring; ``dec`` is updated in place.
 
@@ -116,7 +123,8 @@ class PathLP:
             fixed += 1
         return -1, none, none, lps, fixed
 
-    def feasible(self, A: np.ndarray, c: np.ndarray, E: np.ndarray, e: np.ndarray):
+    def feasible(self, A: NDArray[np.float64], c: NDArray[np.float64], E: NDArray[np.float64],
+                 e: NDArray[np.float64]) -> tuple[bool, NDArray[np.float64], int]:
         """A point of the region with ``A u + c <= 0`` and ``E u + e = 0`` added (rows removed
         again afterwards): ``(found, point, lps)``."""
         n0 = self.lp.n_rows

@@ -10,9 +10,10 @@ stack back into :class:`Node` objects (for the runner's tasks and checkpoints).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -34,6 +35,12 @@ from .walk import (
     VERTEX_REGIONS,
     walk,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+    from ..activations import UnitTable
+    from .walk import Answers, Dom, Pieces, Question, Stack, Target
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
 
@@ -57,7 +64,7 @@ class Stats:
         for f in _STAT_FIELDS[:-1]:  # the counters (seconds are set by the caller)
             setattr(self, f, getattr(self, f) + getattr(other, f))
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in _STAT_FIELDS}
 
     def snapshot(self) -> RunStats:
@@ -77,7 +84,7 @@ class RunStats:
     pruned: int = 0
     seconds: float = 0.0
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in _STAT_FIELDS}
 
 
@@ -101,7 +108,7 @@ class Problem:
         return len(self.weights)
 
     @cached_property
-    def tables(self) -> tuple:
+    def tables(self) -> tuple[UnitTable, ...]:
         """Each layer's :class:`~preimage.activations.UnitTable`."""
         return tuple(act.table(W.shape[0]) for W, act in zip(self.weights, self.activations))
 
@@ -111,7 +118,7 @@ class Problem:
         return all(act.max_branches(W.shape[0]) <= 2 for W, act in zip(self.weights, self.activations)
                    if not act.is_identity)
 
-    def forward(self, x: np.ndarray) -> np.ndarray:
+    def forward(self, x: ArrayLike) -> np.ndarray:
         """The target layer's value at an input point ``x`` (a plain forward pass)."""
         h = np.asarray(x, dtype=np.float64)
         for W, b, act in zip(self.weights, self.biases, self.activations):
@@ -164,7 +171,7 @@ class Node:
     done: np.ndarray
     rows: tuple[np.ndarray, np.ndarray] | None = None
     depth: int = 0
-    ib: tuple | None = None
+    ib: tuple[int, NDArray[np.float64], NDArray[np.float64]] | None = None  # (start, los, his)
 
 
 def root_nodes(problem: Problem) -> list[Node]:
@@ -176,7 +183,11 @@ def root_nodes(problem: Problem) -> list[Node]:
     Z, z0 = W @ ch.B, W @ ch.x0 + b
     n_dec = problem.tables[0].n_decisions
     if problem.backend == "lp":
-        point = ch.u_box.center if ch.u_box is not None else ch.u_polyhedron.relative_interior_point()
+        if ch.u_box is not None:
+            point = ch.u_box.center
+        else:
+            assert ch.u_polyhedron is not None
+            point = ch.u_polyhedron.relative_interior_point()
         X, T, dim, ncons = np.asarray(point, dtype=np.float64)[None, :], np.zeros((1, problem.words), np.uint64), \
             ch.dim, 0
     else:
@@ -184,7 +195,7 @@ def root_nodes(problem: Problem) -> list[Node]:
     return [Node(1, X, T, dim, ncons, Z, z0, np.full(n_dec, -1, dtype=np.int8), np.zeros(0, dtype=np.int8))]
 
 
-def _target_arrays(problem: Problem) -> tuple:
+def _target_arrays(problem: Problem) -> Target:
     """The target as the walk's tuple (see :func:`preimage.engine.walk.walk`)."""
     width = problem.weights[-1].shape[0]
     out_w = problem.activations[-1].out_dim(width)
@@ -197,7 +208,9 @@ def _target_arrays(problem: Problem) -> tuple:
         return (T_NONE, f_lo, f_hi, f_branch, none2, none1, off0, none2, none1, off0, np.zeros((0, out_w)), none1,
                 np.zeros(1, dtype=np.int64), False)
     if tgt.force is not None:
-        f_lo, f_hi, f_branch = (np.ascontiguousarray(a) for a in tgt.force)
+        force_lo, force_hi, force_branch = tgt.force
+        f_lo, f_hi, f_branch = (np.ascontiguousarray(force_lo), np.ascontiguousarray(force_hi),
+                                np.ascontiguousarray(force_branch))
         rows, rhs = [], []
         for u in range(width):
             if np.isfinite(f_hi[u]):
@@ -220,13 +233,13 @@ def _target_arrays(problem: Problem) -> tuple:
         rhs.append(np.concatenate([b, d, -d]))
         seg.append(seg[-1] + rows[-1].shape[0])
 
-    def cat2(parts):
+    def cat2(parts: Sequence[ArrayLike]) -> NDArray[np.float64]:
         return np.ascontiguousarray(np.vstack(parts), dtype=np.float64) if parts else np.zeros((0, out_w))
 
-    def cat1(parts):
+    def cat1(parts: Sequence[ArrayLike]) -> NDArray[np.float64]:
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float64) if parts else np.zeros(0)
 
-    def offs(parts):
+    def offs(parts: Sequence[NDArray[np.float64]]) -> NDArray[np.int64]:
         return np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64)
 
     return (T_POLY, f_lo, f_hi, f_branch, cat2(As), cat1(bs), offs(As), cat2(Cs), cat1(ds), offs(Cs), cat2(rows),
@@ -262,27 +275,28 @@ class Search:
         if ch.u_box is not None:
             lo, hi = ch.u_box.lo, ch.u_box.hi
         else:
+            assert ch.u_polyhedron is not None
             bb = ch.u_polyhedron.bounding_box()
             lo, hi = bb.lo, bb.hi
         hint = np.zeros(0) if pb.hint is None else np.asarray(pb.hint, dtype=np.float64)
         # fresh writable copies: the compiled walk has one signature (see engine/kernels.py)
-        self._dom = tuple(np.array(a, dtype=np.float64, order="C") for a in (dom_A, dom_b, lo, hi, hint))
+        self._dom = cast("Dom", tuple(np.array(a, dtype=np.float64, order="C") for a in (dom_A, dom_b, lo, hi, hint)))
         self._target = _target_arrays(pb)
         self._opts = (bool(pb.prune), tolerances.VERTEX_SIGN, tolerances.ENGINE_SIGN_BAND, tolerances.FEASIBILITY)
         self._binary = pb.binary
         self._lp: PathLP | None = None  # the LP region of a run (LP backend)
 
     # -- the stack as flat arrays -------------------------------------------------------------------
-    def _pack(self, nodes: list[Node]) -> tuple:
+    def _pack(self, nodes: list[Node]) -> Stack:
         d = self.problem.chart.dim
         words = self.problem.words
         rows = [_rows_of(n.rows, d) for n in nodes]
         pats = [np.asarray(n.done, dtype=np.int8) for n in nodes]
 
-        def cat(parts, shape, dtype):
+        def cat(parts: Sequence[ArrayLike], shape: tuple[int, ...], dtype: DTypeLike) -> NDArray[Any]:
             return np.ascontiguousarray(np.concatenate(parts) if parts else np.zeros(shape, dtype), dtype=dtype)
 
-        def off(sizes):
+        def off(sizes: Sequence[int]) -> NDArray[np.int64]:
             return np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
 
         return (
@@ -298,7 +312,7 @@ class Search:
             np.array([n.ncons for n in nodes], dtype=np.int64),
         )
 
-    def _unpack(self, packed: tuple) -> list[Node]:
+    def _unpack(self, packed: Stack) -> list[Node]:
         rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN = packed
         d = self.problem.chart.dim
         out = []
@@ -309,7 +323,7 @@ class Search:
                             (rA[rA_off[i]:rA_off[i + 1]].copy(), rc[rA_off[i]:rA_off[i + 1]].copy())))
         return out
 
-    def _pieces(self, out: tuple) -> list[RawPiece]:
+    def _pieces(self, out: Pieces) -> list[RawPiece]:
         pPat, pPat_off, pA, pA_off, pc, pE, pE_off, pe, pH, pH_off, ph, pX, pX_off, meta = out
         pats = pPat.astype(bool) if self._binary else pPat
         di = self.problem.domain_index
@@ -319,7 +333,7 @@ class Search:
                 for i in range(meta.shape[0])]
 
     # -- questions of the walk ----------------------------------------------------------------------
-    def _answer(self, question: tuple) -> tuple[np.ndarray, np.ndarray]:
+    def _answer(self, question: Question) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
         """Answer a question of the walk (see :mod:`preimage.engine.walk`): ``(ints, floats)``."""
         kind, M1, U, idx, v1, M2, v2, M3, v3, D = question
         if kind == Q_EXACT:  # exact sides of the vertices in the band
@@ -343,8 +357,8 @@ class Search:
         return np.array([int(found), lps], dtype=np.int64), (x if found else np.zeros(0))
 
     @staticmethod
-    def _answers(answers: list[tuple[np.ndarray, np.ndarray]]) -> tuple:
-        def off(parts):
+    def _answers(answers: list[tuple[NDArray[np.int64], NDArray[np.float64]]]) -> Answers:
+        def off(parts: Sequence[NDArray[Any]]) -> NDArray[np.int64]:
             return np.concatenate([[0], np.cumsum([p.shape[0] for p in parts])]).astype(np.int64)
 
         ints = [a[0] for a in answers]
@@ -357,7 +371,7 @@ class Search:
         """Walk the nodes of ``stack``; on return (or an interrupt) ``stack`` holds what is left."""
         packed = self._pack(stack)
         self._lp = PathLP(*self._dom[:4]) if self._kind == LP_REGIONS else None
-        answers: list[tuple[np.ndarray, np.ndarray]] = []  # for the node on top of the stack
+        answers: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []  # for the node on top of the stack
         t0 = time.perf_counter()
         first = True
         chunk = min(self.CHUNK, 256)  # grows while calls are quick
@@ -414,7 +428,8 @@ class Search:
         return stack
 
 
-def make_search(problem: Problem, sink, should_stop=lambda: False, on_node=None,
-                piece_budget: int | None = None, one_piece: bool = False) -> Search:
+def make_search(problem: Problem, sink: Callable[[RawPiece], bool], should_stop: Callable[[], bool] = lambda: False,
+                on_node: Callable[[Stats], None] | None = None, piece_budget: int | None = None,
+                one_piece: bool = False) -> Search:
     """The search of a problem (either region representation: see :mod:`preimage.engine.walk`)."""
     return Search(problem, sink, should_stop, Stats(), on_node, piece_budget, one_piece)

@@ -7,8 +7,9 @@ forces the activation pattern of layer ``k``) or a disjunction of polyhedra on `
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +17,16 @@ from .._validation import as_matrix, as_vector, readonly
 from ..activations import PiecewiseLinear
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Polyhedron
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, NDArray
+
+    from ..network import Network
+
+    #: a polyhedron ``{h : A h <= b, C h = d}`` as its arrays ``(A, b, C, d)``
+    System: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
 
 __all__ = ["Activity", "AffineSubspace", "LayerTarget", "normalize_target"]
 
@@ -28,9 +39,9 @@ class Activity:
     ``z_i = y_i``, ``y_i = 0`` forces ``z_i <= 0``. At a linear layer ``z = y`` exactly.
     """
 
-    y: np.ndarray
+    y: NDArray[np.float64]
 
-    def __init__(self, y) -> None:
+    def __init__(self, y: ArrayLike) -> None:
         object.__setattr__(self, "y", readonly(as_vector("y", y)))
 
 
@@ -41,10 +52,10 @@ class AffineSubspace:
     After a ReLU layer the preimage is that of ``M ∩ Rⁿ₊`` (activities are non-negative).
     """
 
-    G: np.ndarray
-    g: np.ndarray
+    G: NDArray[np.float64]
+    g: NDArray[np.float64]
 
-    def __init__(self, G, g) -> None:
+    def __init__(self, G: ArrayLike, g: ArrayLike) -> None:
         G_arr = as_matrix("G", G)
         object.__setattr__(self, "G", readonly(G_arr))
         object.__setattr__(self, "g", readonly(as_vector("g", g, length=G_arr.shape[0])))
@@ -63,20 +74,20 @@ class LayerTarget:
 
     layer: int
     width: int
-    activity: np.ndarray | None
-    polyhedra: tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], ...]
-    force: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    activity: NDArray[np.float64] | None
+    polyhedra: tuple[System, ...]
+    force: tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int8]] | None = None
 
     @property
     def n_disjuncts(self) -> int:
         return 1 if self.activity is not None else len(self.polyhedra)
 
 
-def _system(P: Polyhedron) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _system(P: Polyhedron) -> System:
     return (np.asarray(P.A), np.asarray(P.b), np.asarray(P.C), np.asarray(P.d))
 
 
-def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
+def normalize_target(target: Any, net: Network, layer: int | None) -> LayerTarget:
     """Check ``target`` against the network and return its :class:`LayerTarget`."""
     from ..specs.vnnlib import Spec
 
@@ -129,7 +140,7 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
             raise InvalidInputError(
                 f"the spec has {target.n_outputs} outputs (Y_0..Y_{target.n_outputs - 1}), the network {width}"
             )
-        outs = []
+        outs: list[Polyhedron] = []
         for case in target.cases:
             outs.extend(case.outputs)
         return LayerTarget(k, width, None, tuple(_system(P) for P in outs))
@@ -147,7 +158,7 @@ def normalize_target(target: Any, net, layer: int | None) -> LayerTarget:
     )
 
 
-def disjoint_union(systems):
+def disjoint_union(systems: Iterable[System]) -> tuple[tuple[System, ...], list[int]]:
     """Pieces with disjoint interiors covering the same union as the ``(A, b, C, d)`` systems.
 
     ``D_1, D_2 \\ D_1, D_3 \\ (D_1 ∪ D_2), ...``, each difference written as the standard
@@ -156,7 +167,7 @@ def disjoint_union(systems):
     than their disjunct (they lie on an earlier disjunct's boundary) are dropped. Returns the
     systems and, for each, the index of the disjunct it came from.
     """
-    out: list[tuple] = []
+    out: list[System] = []
     origin: list[int] = []
     previous: list[Polyhedron] = []
     for k, (A, b, C, d) in enumerate(systems):

@@ -18,8 +18,21 @@ always reported in H-representation, built from the network's own rows.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from numba import njit
+
+from .._numba import njit
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import TypeAlias
+
+    from numpy.typing import ArrayLike, NDArray
+
+    #: a cut's result ``(Xa, Ta, Xb, Tb, n_new)`` (see :func:`_cut_cls`)
+    CutResult: TypeAlias = tuple[NDArray[np.float64], NDArray[np.uint64], NDArray[np.float64], NDArray[np.uint64], int]
+    #: :func:`_classify`'s result ``(j, eps_j, n_fixed, s, amb)``
+    Classified: TypeAlias = tuple[int, float, int, NDArray[np.float64], bool]
 
 __all__ = ["cut", "cut_cls", "box_vertices", "affine_rank", "CUT_SPLIT", "CUT_CLIP", "CUT_SLICE", "words_for"]
 
@@ -35,7 +48,7 @@ def words_for(n_constraints: int) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _popcount(x):
+def _popcount(x: np.uint64) -> int:
     x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
     x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
     x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
@@ -43,7 +56,8 @@ def _popcount(x):
 
 
 @njit(cache=True, nogil=True)
-def _cut(X, T, s, eps, dim, bit, mode):
+def _cut(X: NDArray[np.float64], T: NDArray[np.uint64], s: NDArray[np.float64], eps: float, dim: int, bit: int,
+         mode: int) -> CutResult:
     """Cut the polytope (X, T) of dimension ``dim`` by ``s(x) = 0``, ``s`` given at the vertices.
 
     Vertices with ``|s| <= eps`` lie on the hyperplane; see :func:`_cut_cls` (to which the
@@ -60,7 +74,8 @@ def _cut(X, T, s, eps, dim, bit, mode):
 
 
 @njit(cache=True, nogil=True)
-def _cut_cls(X, T, cls, s, dim, bit, mode):
+def _cut_cls(X: NDArray[np.float64], T: NDArray[np.uint64], cls: NDArray[np.int8], s: NDArray[np.float64], dim: int,
+             bit: int, mode: int) -> CutResult:
     """Cut the polytope (X, T) of dimension ``dim`` by the hyperplane ``s(x) = 0``.
 
     ``cls`` is the (settled) side of every vertex: ``-1``, ``0`` (on the hyperplane) or
@@ -180,18 +195,21 @@ def _cut_cls(X, T, cls, s, dim, bit, mode):
     return Xa, Ta, Xb, Tb, n_new
 
 
-def cut(X: np.ndarray, T: np.ndarray, s: np.ndarray, eps: float, dim: int, bit: int, mode: int):
+def cut(X: NDArray[np.float64], T: NDArray[np.uint64], s: ArrayLike, eps: float, dim: int, bit: int,
+        mode: int) -> CutResult:
     """Compiled :func:`_cut` (see its docstring)."""
     return _cut(X, T, np.ascontiguousarray(s, dtype=np.float64), float(eps), int(dim), int(bit), int(mode))
 
 
-def cut_cls(X: np.ndarray, T: np.ndarray, cls: np.ndarray, s: np.ndarray, dim: int, bit: int, mode: int):
+def cut_cls(X: NDArray[np.float64], T: NDArray[np.uint64], cls: ArrayLike, s: ArrayLike, dim: int, bit: int,
+            mode: int) -> CutResult:
     """Compiled :func:`_cut_cls` (see its docstring)."""
     return _cut_cls(X, T, np.ascontiguousarray(cls, dtype=np.int8), np.ascontiguousarray(s, dtype=np.float64),
                     int(dim), int(bit), int(mode))
 
 
-def box_vertices(lo: np.ndarray, hi: np.ndarray, words: int) -> tuple[np.ndarray, np.ndarray]:
+def box_vertices(lo: NDArray[np.float64], hi: NDArray[np.float64],
+                 words: int) -> tuple[NDArray[np.float64], NDArray[np.uint64]]:
     """Vertices and tight sets of a full-dimensional box; facet ``2j`` is ``x_j <= hi_j``,
     ``2j + 1`` is ``x_j >= lo_j``.
     """
@@ -207,7 +225,7 @@ def box_vertices(lo: np.ndarray, hi: np.ndarray, words: int) -> tuple[np.ndarray
     return X, T
 
 
-def affine_rank(X: np.ndarray, tol: float) -> int:
+def affine_rank(X: NDArray[np.float64], tol: float) -> int:
     """Dimension of the affine hull of the rows of ``X`` (``-1`` for none)."""
     if X.shape[0] == 0:
         return -1
@@ -220,7 +238,8 @@ def affine_rank(X: np.ndarray, tol: float) -> int:
 
 
 @njit(cache=True, nogil=True)
-def _classify(X, Z, z0, dec, rel):
+def _classify(X: NDArray[np.float64], Z: NDArray[np.float64], z0: NDArray[np.float64], dec: NDArray[np.int8],
+              rel: float) -> Classified:
     """Fix every undecided neuron whose sign is certainly constant over the vertices (in ``dec``).
 
     Signs are read on a distance scale: ``s_v = (Z_j·x_v + z0_j) / ‖Z_j‖`` is the signed
@@ -296,6 +315,6 @@ def _classify(X, Z, z0, dec, rel):
     return first, eps_first, fixed, s, amb_first
 
 
-def classify(X: np.ndarray, Z: np.ndarray, z0: np.ndarray, dec: np.ndarray, rel: float):
+def classify(X: NDArray[np.float64], Z: ArrayLike, z0: ArrayLike, dec: NDArray[np.int8], rel: float) -> Classified:
     """Compiled :func:`_classify` (updates ``dec`` in place)."""
     return _classify(X, np.ascontiguousarray(Z), np.ascontiguousarray(z0), dec, float(rel))

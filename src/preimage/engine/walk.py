@@ -40,13 +40,76 @@ checkpoint between calls.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-from numba import njit, types
+from numba import types
 from numba.typed import List
 
+from .._numba import njit
 from ..activations.base import DONT_CARE, MAX, relax_units, unit_branches
 from .bounds import BOX, VERTICES, backward_rows, forward_bounds, layer, min_over, n_layers
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from typing import Any, TypeAlias, TypeVar
+
+    from numba.typed.typedlist import List as TypedList
+    from numpy.typing import NDArray
+
+    from .bounds import AffineBounds, Layer, Layers
+
+    _S = TypeVar("_S", bound=np.generic)
+
+    #: the domain: ``(dom_A, dom_b, box_lo, box_hi, hint)`` (see :func:`walk`)
+    Dom: TypeAlias = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+                           NDArray[np.float64]]
+    #: the target: ``(tkind, f_lo, f_hi, f_branch, P_A, P_b, P_aoff, P_C, P_d, P_coff, rows, rhs, seg, on_pre)``
+    Target: TypeAlias = tuple[int, NDArray[np.float64], NDArray[np.float64], NDArray[np.int8],
+                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], bool]
+    #: the options: ``(prune, rel, band, tol)``
+    Opts: TypeAlias = tuple[bool, float, float, float]
+    #: the answers for the node on top of the stack: ``(ints, floats, int offsets, float offsets)``
+    Answers: TypeAlias = tuple[NDArray[np.int64], NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
+    #: a question to Python: ``(kind, M1, U, I, v1, M2, v2, M3, v3, D)`` (see the ``Q_*`` kinds and ``_QUESTION``)
+    Question: TypeAlias = tuple[int, NDArray[np.float64], NDArray[np.uint64], NDArray[np.int64], NDArray[np.float64],
+                                NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64],
+                                NDArray[np.int8]]
+    #: where a node puts its question (at most one)
+    QuestionBox: TypeAlias = TypedList[Question]
+    #: the stack as flat arrays with offsets: ``(X, X_off, T, L, dec, dec_off, pat, pat_off, Z, z0, Z_off, A, A_off,
+    #: c, N)`` (see :class:`preimage.engine.search.Search`)
+    Stack: TypeAlias = tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.uint64], NDArray[np.int64],
+                             NDArray[np.int8], NDArray[np.int64], NDArray[np.int8], NDArray[np.int64],
+                             NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                             NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
+    #: the stack while the walk runs, one typed list per field: ``(X, T, l, dec, pat, Z, z0, A, c, ncons)``
+    StackLists: TypeAlias = tuple[TypedList[NDArray[np.float64]], TypedList[NDArray[np.uint64]], TypedList[int],
+                                  TypedList[NDArray[np.int8]], TypedList[NDArray[np.int8]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]], TypedList[int]]
+    #: the pieces as flat arrays with offsets: ``(pattern, pattern_off, A, A_off, c, E, E_off, e, H, H_off, h, X,
+    #: X_off, meta)``, ``meta[i] = (dim, disjunct)``
+    Pieces: TypeAlias = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64],
+                              NDArray[np.float64], NDArray[np.int64], NDArray[np.float64],
+                              NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
+    #: the pieces while the walk runs, one typed list per field: ``(pattern, A, c, E, e, H, h, X, (dim, disjunct))``
+    PieceLists: TypeAlias = tuple[TypedList[NDArray[np.int8]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.int64]]]
+    #: :func:`_constrain`'s result ``(alive, X, T, dim, ncons, A, c, E, e)``
+    Constrained: TypeAlias = tuple[bool, NDArray[np.float64], NDArray[np.uint64], int, int, NDArray[np.float64],
+                                   NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+    #: shared empty arrays ``(floats, int8, int64, rows)`` (see :func:`walk`: no allocation per node)
+    Empty: TypeAlias = tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.int64], NDArray[np.float64]]
+    #: :func:`_classify_layer`'s result ``(j, eps, s, amb, cls, x_neg, x_pos, cand)``
+    LayerDecision: TypeAlias = tuple[int, float, NDArray[np.float64], bool, NDArray[np.int8], NDArray[np.float64],
+                                     NDArray[np.float64], NDArray[np.int64]]
 
 __all__ = ["walk", "VERTEX_REGIONS", "LP_REGIONS", "T_NONE", "T_FORCE", "T_POLY", "Q_EXACT", "Q_RANK",
            "Q_LP_CLASSIFY", "Q_LP_FEASIBLE"]
@@ -75,7 +138,7 @@ Q_LP_FEASIBLE = 4  # LP region (rows A, c) with rows Ai u + ci <= 0 and E u + e 
 
 # -- questions and answers ----------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
-def _answer(answers, qc):
+def _answer(answers: Answers, qc: NDArray[np.int64]) -> tuple[bool, NDArray[np.int64], NDArray[np.float64]]:
     """The next answer for the node being replayed: ``(found, ints, floats)``."""
     ai, af, aio, afo = answers
     k = qc[0]
@@ -86,22 +149,25 @@ def _answer(answers, qc):
 
 
 @njit(cache=True, nogil=True)
-def _ask(qbox, kind, M1, U, I, v1, M2, v2, M3, v3, D):
+def _ask(qbox: QuestionBox, kind: int, M1: NDArray[np.float64], U: NDArray[np.uint64], I: NDArray[np.int64],
+         v1: NDArray[np.float64], M2: NDArray[np.float64], v2: NDArray[np.float64], M3: NDArray[np.float64],
+         v3: NDArray[np.float64], D: NDArray[np.int8]) -> None:
     qbox.append((kind, M1, U, I, v1, M2, v2, M3, v3, D))
 
 
 @njit(cache=True, nogil=True)
-def _no_u(d):
+def _no_u(d: int) -> NDArray[np.uint64]:
     return np.zeros((0, d), dtype=np.uint64)
 
 
 @njit(cache=True, nogil=True)
-def _affine_rank(X, tol, answers, qc, qbox):
+def _affine_rank(X: NDArray[np.float64], tol: float, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox) -> int:
     """Dimension of the affine hull of the vertices (asked of Python: numba's SVD would load
     LAPACK through scipy). ``-2`` when asked."""
     found, ints, _ = _answer(answers, qc)
     if found:
-        return ints[0]
+        rank: int = ints[0]
+        return rank
     d = X.shape[1]
     _ask(qbox, Q_RANK, X, _no_u(1), np.zeros(0, np.int64), np.array([tol]), np.zeros((0, d)), np.zeros(0),
          np.zeros((0, d)), np.zeros(0), np.zeros(0, np.int8))
@@ -109,7 +175,9 @@ def _affine_rank(X, tol, answers, qc, qbox):
 
 
 @njit(cache=True, nogil=True)
-def _sides(X, T, a, c, band_rel, exact, A, cc, E, e, answers, qc, qbox):
+def _sides(X: NDArray[np.float64], T: NDArray[np.uint64], a: NDArray[np.float64], c: float, band_rel: float,
+           exact: bool, A: NDArray[np.float64], cc: NDArray[np.float64], E: NDArray[np.float64], e: NDArray[np.float64],
+           answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox) -> tuple[NDArray[np.int8], NDArray[np.float64]]:
     """Side (-1, 0, 1) of every vertex w.r.t. ``a·u + c = 0``, settled exactly in the band
     (``exact``) or, for a target's equality (float data), counted as on it; with the signed
     distances. See :func:`preimage.engine.exact.classes`. May ask (``Q_EXACT``)."""
@@ -164,7 +232,7 @@ def _sides(X, T, a, c, band_rel, exact, A, cc, E, e, answers, qc, qbox):
 
 
 @njit(cache=True, nogil=True)
-def _row_map(a, H):
+def _row_map(a: NDArray[np.float64], H: NDArray[np.float64]) -> NDArray[np.float64]:
     """``a · H`` (a row through a map), written out: numba's ``@`` would load BLAS through scipy."""
     out = np.zeros(H.shape[1])
     for i in range(H.shape[0]):
@@ -175,7 +243,7 @@ def _row_map(a, H):
 
 
 @njit(cache=True, nogil=True)
-def _dot(a, b):
+def _dot(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
     t = 0.0
     for i in range(a.shape[0]):
         t += a[i] * b[i]
@@ -183,7 +251,8 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True)
-def _append_row(A, c, a, cc):
+def _append_row(A: NDArray[np.float64], c: NDArray[np.float64], a: NDArray[np.float64],
+                cc: float) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     k, d = A.shape
     A2 = np.empty((k + 1, d))
     c2 = np.empty(k + 1)
@@ -195,7 +264,8 @@ def _append_row(A, c, a, cc):
 
 
 @njit(cache=True, nogil=True)
-def _decision_map(lay, Z, z0):
+def _decision_map(lay: Layer, Z: NDArray[np.float64],
+                  z0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if lay[14]:
         return Z, z0
     p, q, delta = lay[2], lay[3], lay[4]
@@ -215,7 +285,8 @@ def _decision_map(lay, Z, z0):
 
 
 @njit(cache=True, nogil=True)
-def _branch_map(lay, branches, Z, z0):
+def _branch_map(lay: Layer, branches: NDArray[np.int8], Z: NDArray[np.float64],
+                z0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``h = H u + h0`` on the given branches of ``z = Z u + z0``."""
     unit_off, br_src, br_slope, br_icpt = lay[6], lay[8], lay[9], lay[10]
     n = branches.shape[0]
@@ -233,7 +304,8 @@ def _branch_map(lay, branches, Z, z0):
 
 
 @njit(cache=True, nogil=True)
-def _partial_bounds(lay, dec, Z, z0, lo, hi):
+def _partial_bounds(lay: Layer, dec: NDArray[np.int8], Z: NDArray[np.float64], z0: NDArray[np.float64],
+                    lo: NDArray[np.float64], hi: NDArray[np.float64]) -> AffineBounds:
     """Lower and upper affine bounds of a partly decided layer's output over a region on which
     its pre-activation ``Z u + z0`` ranges over ``[lo, hi]``: decided units exactly, the others
     by their relaxation."""
@@ -282,7 +354,7 @@ def _partial_bounds(lay, dec, Z, z0, lo, hi):
 
 
 @njit(cache=True, nogil=True)
-def _unit_decisions(lay, j):
+def _unit_decisions(lay: Layer, j: int) -> tuple[int, int, int]:
     """The range of decisions of the unit of decision ``j`` (decisions are grouped by unit)."""
     dec_unit = lay[5]
     u = dec_unit[j]
@@ -296,7 +368,7 @@ def _unit_decisions(lay, j):
 
 
 @njit(cache=True, nogil=True)
-def _position(srcs, z):
+def _position(srcs: NDArray[np.int64], z: int) -> int:
     for i in range(srcs.shape[0]):
         if srcs[i] == z:
             return i
@@ -304,7 +376,7 @@ def _position(srcs, z):
 
 
 @njit(cache=True, nogil=True)
-def _candidates(lay, dec, j):
+def _candidates(lay: Layer, dec: NDArray[np.int8], j: int) -> NDArray[np.int64]:
     """The window positions of the max unit of decision ``j`` that no decided comparison
     shows smaller than another entry: those that can still be the largest."""
     u, k0, k1 = _unit_decisions(lay, j)
@@ -329,7 +401,7 @@ def _candidates(lay, dec, j):
 
 
 @njit(cache=True, nogil=True)
-def _settle_max(lay, dec, j, winner):
+def _settle_max(lay: Layer, dec: NDArray[np.int8], j: int, winner: int) -> None:
     """Close the open comparisons of the max unit of decision ``j``: those with the window
     position ``winner`` (if any) in its favour, the others as not mattering."""
     u, k0, k1 = _unit_decisions(lay, j)
@@ -347,7 +419,11 @@ def _settle_max(lay, dec, j, winner):
 
 # -- target reachability (pruning) ----------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _reachable(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, tkind, rows, rhs, seg, on_pre, f_lo, f_hi, tol):
+def _reachable(kind: int, X: NDArray[np.float64], blo: NDArray[np.float64], bhi: NDArray[np.float64],
+               HL: NDArray[np.float64], hL: NDArray[np.float64], HU: NDArray[np.float64], hU: NDArray[np.float64],
+               layers: Layers, start: int, tkind: int, rows: NDArray[np.float64], rhs: NDArray[np.float64],
+               seg: NDArray[np.int64], on_pre: bool, f_lo: NDArray[np.float64], f_hi: NDArray[np.float64],
+               tol: float) -> bool:
     """Whether bounds leave the target reachable from a region whose layer ``start - 1`` output
     lies between ``(HL, hL)`` and ``(HU, hU)`` (``False``: prune). A bound must miss the target
     by more than its rounding scale (relative to the magnitudes involved)."""
@@ -379,7 +455,7 @@ def _reachable(kind, X, blo, bhi, HL, hL, HU, hU, layers, start, tkind, rows, rh
 
 # -- the walk ----------------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _offsets(sizes):
+def _offsets(sizes: NDArray[np.int64]) -> NDArray[np.int64]:
     off = np.zeros(sizes.shape[0] + 1, dtype=np.int64)
     for i in range(sizes.shape[0]):
         off[i + 1] = off[i] + sizes[i]
@@ -387,7 +463,7 @@ def _offsets(sizes):
 
 
 @njit(cache=True, nogil=True)
-def _pack2(items, d):
+def _pack2(items: TypedList[NDArray[np.float64]], d: int) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
     n = len(items)
     sizes = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -400,7 +476,7 @@ def _pack2(items, d):
 
 
 @njit(cache=True, nogil=True)
-def _pack1(items, dtype_example):
+def _pack1(items: TypedList[NDArray[_S]], dtype_example: NDArray[_S]) -> tuple[NDArray[_S], NDArray[np.int64]]:
     n = len(items)
     sizes = np.empty(n, dtype=np.int64)
     for i in range(n):
@@ -414,7 +490,10 @@ def _pack1(items, dtype_example):
 
 
 @njit(cache=True, nogil=True)
-def _constrain(X, T, dim, ncons, A, c, E, e, a, cc, mode, exact, rel, band_rel, answers, qc, qbox):
+def _constrain(X: NDArray[np.float64], T: NDArray[np.uint64], dim: int, ncons: int, A: NDArray[np.float64],
+               c: NDArray[np.float64], E: NDArray[np.float64], e: NDArray[np.float64], a: NDArray[np.float64],
+               cc: float, mode: int, exact: bool, rel: float, band_rel: float, answers: Answers, qc: NDArray[np.int64],
+               qbox: QuestionBox) -> Constrained:
     """Clip (``a·u + cc <= 0``) or slice (``= 0``) a vertex region, recording the row.
 
     Returns ``(alive, X, T, dim, ncons, A, c, E, e)``; a clip that removes nothing records no
@@ -454,7 +533,9 @@ def _constrain(X, T, dim, ncons, A, c, E, e, a, cc, mode, exact, rel, band_rel, 
 
 
 @njit(cache=True, nogil=True)
-def _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt):
+def _lp_feasible(X: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], Ai: NDArray[np.float64],
+                 ci: NDArray[np.float64], E: NDArray[np.float64], e: NDArray[np.float64], answers: Answers,
+                 qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64]) -> tuple[bool, NDArray[np.float64]]:
     """LP region: a point of the region cut by ``Ai u + ci <= 0``, ``E u + e = 0`` (asked)."""
     d = X.shape[1]
     found, ints, floats = _answer(answers, qc)
@@ -469,7 +550,9 @@ def _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt):
 
 # -- the pieces of a node, committed when the node is complete -------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
-def _emit(O, pat, A, c, E, e, H, h, X, dim, g):
+def _emit(O: PieceLists, pat: NDArray[np.int8], A: NDArray[np.float64], c: NDArray[np.float64], E: NDArray[np.float64],
+          e: NDArray[np.float64], H: NDArray[np.float64], h: NDArray[np.float64], X: NDArray[np.float64], dim: int,
+          g: int) -> None:
     O[0].append(pat)
     O[1].append(A)
     O[2].append(c)
@@ -482,7 +565,9 @@ def _emit(O, pat, A, c, E, e, H, h, X, dim, g):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _push(S, X, T, l, dec, pat, Z, z0, A, c, n):
+def _push(S: StackLists, X: NDArray[np.float64], T: NDArray[np.uint64], l: int, dec: NDArray[np.int8],
+          pat: NDArray[np.int8], Z: NDArray[np.float64], z0: NDArray[np.float64], A: NDArray[np.float64],
+          c: NDArray[np.float64], n: int) -> None:
     S[0].append(X)
     S[1].append(T)
     S[2].append(l)
@@ -496,13 +581,13 @@ def _push(S, X, T, l, dec, pat, Z, z0, A, c, n):
 
 
 @njit(cache=True, nogil=True)
-def _cut_back(lst, n):
+def _cut_back(lst: TypedList[Any], n: int) -> None:
     while len(lst) > n:
         lst.pop()
 
 
 @njit(cache=True, nogil=True)
-def _truncate_stack(S, n):
+def _truncate_stack(S: StackLists, n: int) -> None:
     _cut_back(S[0], n)
     _cut_back(S[1], n)
     _cut_back(S[2], n)
@@ -516,7 +601,7 @@ def _truncate_stack(S, n):
 
 
 @njit(cache=True, nogil=True)
-def _truncate_out(O, n):
+def _truncate_out(O: PieceLists, n: int) -> None:
     _cut_back(O[0], n)
     _cut_back(O[1], n)
     _cut_back(O[2], n)
@@ -530,7 +615,10 @@ def _truncate_out(O, n):
 
 # -- the steps of a node ------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, answers, qc, qbox, cnt):
+def _force_activity(kind: int, lay: Layer, target: Target, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
+                    A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, Z: NDArray[np.float64],
+                    z0: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists, answers: Answers,
+                    qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
     """The activity target: each unit clipped/sliced to its preimage interval, the branches forced."""
     f_lo, f_hi, f_branch = target[1], target[2], target[3]
     rel, band = opts[1], opts[2]
@@ -608,7 +696,10 @@ def _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, a
 
 
 @njit(cache=True, nogil=True)
-def _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc, qbox, cnt):
+def _disjuncts(kind: int, target: Target, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
+               A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, H: NDArray[np.float64],
+               h: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists, answers: Answers, qc: NDArray[np.int64],
+               qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
     """The decided region at the target layer, cut by each disjunct of a polyhedral target."""
     P_A, P_b, P_aoff, P_C, P_d, P_coff = target[4], target[5], target[6], target[7], target[8], target[9]
     rel, band = opts[1], opts[2]
@@ -659,7 +750,10 @@ def _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc,
 
 
 @njit(cache=True, nogil=True)
-def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, cnt, empty):
+def _classify_layer(kind: int, lay: Layer, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
+                    A: NDArray[np.float64], c: NDArray[np.float64], F: NDArray[np.float64], f0: NDArray[np.float64],
+                    dec: NDArray[np.int8], answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox,
+                    cnt: NDArray[np.int64], empty: Empty) -> LayerDecision:
     """Fix the layer's decisions that are constant on the region; return the first that is
     not, ``(j, eps, s, amb, cls, x_neg, x_pos, cand)`` (``j = -1``: all fixed; ``cand``: for a
     max unit, the window entries that can still be the largest, to branch on)."""
@@ -717,7 +811,11 @@ def _classify_layer(kind, lay, opts, X, T, A, c, F, f0, dec, answers, qc, qbox, 
 
 
 @njit(cache=True, nogil=True)
-def _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j, cand, S, answers, qc, qbox, cnt):
+def _branch_kway(kind: int, lay: Layer, opts: Opts, hint: NDArray[np.float64], X: NDArray[np.float64],
+                 T: NDArray[np.uint64], l: int, dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64],
+                 z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, j: int,
+                 cand: NDArray[np.int64], S: StackLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox,
+                 cnt: NDArray[np.int64]) -> None:
     """One child per candidate entry ``c`` of a max unit: the region where ``z_c`` is the largest
     (a tie of measure zero is left to its neighbours); the hint's own largest is explored first."""
     rel, band = opts[1], opts[2]
@@ -775,7 +873,11 @@ def _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, amb, cls, x_neg, x_pos, S):
+def _split(kind: int, hint: NDArray[np.float64], X: NDArray[np.float64], T: NDArray[np.uint64], l: int,
+           dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64], z0: NDArray[np.float64],
+           A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, F: NDArray[np.float64], f0: NDArray[np.float64],
+           j: int, eps: float, s: NDArray[np.float64], amb: bool, cls: NDArray[np.int8], x_neg: NDArray[np.float64],
+           x_pos: NDArray[np.float64], S: StackLists) -> None:
     """Split by decision ``j``'s hyperplane into ``f_j <= 0`` and ``f_j >= 0`` (both non-empty);
     the side of the hint is explored first, else the positive side."""
     d = X.shape[1]
@@ -805,7 +907,8 @@ def _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, 
 
 
 @njit(cache=True, nogil=True)
-def _forward(nxt, H, h):
+def _forward(nxt: Layer, H: NDArray[np.float64],
+             h: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The next layer's pre-activation map ``W (H u + h) + b`` (units that pass nothing skipped)."""
     W, b = nxt[0], nxt[1]
     m = W.shape[0]
@@ -830,8 +933,11 @@ def _forward(nxt, H, h):
 
 
 @njit(cache=True, nogil=True)
-def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons, S, O, answers, qc, qbox, cnt,
-          empty):
+def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: NDArray[np.float64],
+          T: NDArray[np.uint64], l: int, dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64],
+          z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, S: StackLists,
+          O: PieceLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64],
+          empty: Empty) -> None:
     """Advance one node through its layers until it splits, is pruned or ends as pieces
     (children go to ``S``, pieces to ``O``; a question to ``qbox``)."""
     blo, bhi, hint = dom[2], dom[3], dom[4]
@@ -902,7 +1008,8 @@ def _node(kind, layers, dom, target, opts, X, T, l, dec, pat, Z, z0, A, c, ncons
 
 
 @njit(cache=True, nogil=True)
-def walk(kind, layers, dom, target, opts, stack, answers, max_nodes, max_out):
+def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack: Stack, answers: Answers,
+         max_nodes: int, max_out: int) -> tuple[NDArray[np.int64], Stack, Pieces, Question]:
     """Walk the stack (see the module docstring); returns ``(counters, stack, pieces, question)``.
 
     ``dom = (dom_A, dom_b, box_lo, box_hi, hint)``: the chart's facets, a box enclosing it
@@ -920,17 +1027,18 @@ def walk(kind, layers, dom, target, opts, stack, answers, max_nodes, max_out):
      c_flat, N_in) = stack
     d = X_flat.shape[1]
     words = T_flat.shape[1]
-    S = (List.empty_list(_F2), List.empty_list(_U2), List.empty_list(types.int64), List.empty_list(_I1),
-         List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1),
-         List.empty_list(types.int64))
+    S: StackLists = (List.empty_list(_F2), List.empty_list(_U2), List.empty_list(types.int64), List.empty_list(_I1),
+                     List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
+                     List.empty_list(_F1), List.empty_list(types.int64))
     for i in range(L_in.shape[0]):
         _push(S, X_flat[X_off[i]:X_off[i + 1]].copy(), T_flat[X_off[i]:X_off[i + 1]].copy(), L_in[i],
               dec_flat[dec_off[i]:dec_off[i + 1]].copy(), pat_flat[pat_off[i]:pat_off[i + 1]].copy(),
               Z_flat[Z_off[i]:Z_off[i + 1]].copy(), z0_flat[Z_off[i]:Z_off[i + 1]].copy(),
               A_flat[A_off[i]:A_off[i + 1]].copy(), c_flat[A_off[i]:A_off[i + 1]].copy(), N_in[i])
-    O = (List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1),
-         List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_L1))
-    qbox = List.empty_list(_QUESTION)
+    O: PieceLists = (List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
+                     List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
+                     List.empty_list(_L1))
+    qbox: QuestionBox = List.empty_list(_QUESTION)
     no_answers = (answers[0][:0], answers[1][:0], answers[2][:1], answers[3][:1])
     totals = np.zeros(7, dtype=np.int64)
     cnt = np.zeros(5, dtype=np.int64)
