@@ -67,8 +67,11 @@ def _gradient(net: Network, X: NDArray[np.float64], G_out: NDArray[np.float64]) 
         H = lay.activation.evaluate(Z)
     g = G_out
     for lay, (src, slope) in zip(reversed(net.layers), reversed(branch_maps)):
-        gz = np.zeros((g.shape[0], lay.pre_dim))
-        np.add.at(gz, (np.arange(g.shape[0])[:, None], src), g * slope)
+        if src.shape[1] == lay.pre_dim and np.all(src == np.arange(lay.pre_dim)):  # elementwise: unit u reads z_u
+            gz = g * slope
+        else:  # units reading other entries (a max unit): scatter
+            gz = np.zeros((g.shape[0], lay.pre_dim))
+            np.add.at(gz, (np.arange(g.shape[0])[:, None], src), g * slope)
         g = gz @ lay.dense_weight
     return g
 
