@@ -21,7 +21,6 @@ from .. import tolerances
 from ..activations import Activation
 from .bounds import pack_layers
 from .domain import DomainChart
-from .region_lp import PathLP
 from .targets import LayerTarget
 from .walk import (
     LP_REGIONS,
@@ -40,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them
     from numpy.typing import ArrayLike, DTypeLike, NDArray
 
     from ..activations import UnitTable
+    from .region_lp import PathLP
     from .walk import Answers, Dom, Pieces, Question, Stack, Target
 
 __all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
@@ -370,7 +370,10 @@ class Search:
     def run(self, stack: list[Node]) -> list[Node]:
         """Walk the nodes of ``stack``; on return (or an interrupt) ``stack`` holds what is left."""
         packed = self._pack(stack)
-        self._lp = PathLP(*self._dom[:4]) if self._kind == LP_REGIONS else None
+        if self._kind == LP_REGIONS:
+            from .region_lp import PathLP  # HiGHS is loaded only for the LP backend
+
+            self._lp = PathLP(*self._dom[:4])
         answers: list[tuple[NDArray[np.int64], NDArray[np.float64]]] = []  # for the node on top of the stack
         t0 = time.perf_counter()
         first = True
