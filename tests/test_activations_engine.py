@@ -280,3 +280,26 @@ def test_a_new_activation_is_one_class():
         back = preimage.Network.load_npz(Path(d) / "n.npz")
     assert isinstance(back.layers[0].activation, AbsoluteValue)
     assert np.allclose(back.forward(X[:20]), forward(X[:20]))
+
+
+@pytest.mark.parametrize("kind", ["leaky+", "maxpool1d"])
+@pytest.mark.parametrize("scale", [1e-6, 1e6])
+def test_rescaling_units_changes_no_answer(kind, scale):
+    """A metamorphic oracle: for positively homogeneous activations (LeakyReLU, MaxPool),
+    scaling the rows feeding the first layer's units by ``c`` and the columns that read them by
+    ``1/c`` leaves the function, hence every region and its map, unchanged."""
+    net, forward = make_net(kind, 2, seed=21)
+    box = Box([-1.5, -1.5], [1.5, 1.5])
+    (W1, b1), (W2, b2), (W3, b3) = [(lay.dense_weight, lay.bias) for lay in net.layers]
+    act1 = net.layers[0].activation
+    scaled = preimage.Network.from_arrays([(W1 * scale, b1 * scale, act1),
+                                           (W2 / scale, b2, net.layers[1].activation), (W3, b3, Identity())])
+    a = preimage.linear_regions(net, box)
+    b = preimage.linear_regions(scaled, box)
+    assert len(a.set) == len(b.set)
+    assert [p.pattern.tolist() for p in a.set] == [p.pattern.tolist() for p in b.set]
+    X = box.sample(400, seed=2)
+    loc = b.set.locate(X, tol=0.0)
+    assert np.all(loc >= 0)
+    for j in range(0, 400, 13):
+        assert np.allclose(b.set[loc[j]].affine_map(X[j]), forward(X[j:j + 1])[0], rtol=1e-8, atol=1e-8)
