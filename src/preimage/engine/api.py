@@ -6,14 +6,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import tolerances
 from ..errors import InvalidInputError
 from ..network import Network
+from ..polyhedra import Piece, PolyhedralSet
 from .domain import as_domains, chart
 from .result import DeferredSet, PreimageResult, Verdict, input_vertices, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
@@ -21,6 +23,22 @@ from .search import Problem, Stats, root_nodes
 from .stream import PieceStream
 from .targets import LayerTarget, disjoint_union, normalize_target
 from .vpoly import words_for
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from collections.abc import Sequence
+    from concurrent.futures import Executor
+    from contextlib import AbstractContextManager
+    from types import MappingProxyType
+
+    from distributed import Client
+    from numpy.typing import ArrayLike
+
+    from ..polyhedra import Box, Polyhedron
+    from ..specs import Spec
+    from .domain import Slice
+    from .search import RunStats
+    from .stream import Joined
+    from .targets import Activity, AffineSubspace
 
 __all__ = ["preimage", "linear_regions", "verify", "resume", "build_problems"]
 
@@ -30,7 +48,7 @@ log = logging.getLogger(__name__)
 VERTEX_BACKEND_MAX_DIM = 10
 
 
-def _blas_single_thread():
+def _blas_single_thread() -> AbstractContextManager[object]:
     """The engine multiplies many tiny matrices: threaded BLAS only adds contention (and
     slows down badly on a busy machine), so the engine's calls run with one BLAS thread."""
     try:
@@ -39,17 +57,18 @@ def _blas_single_thread():
         import contextlib
 
         return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    limits: AbstractContextManager[object] = threadpool_limits(limits=1, user_api="blas")
+    return limits
 
 
-def _check_network(net) -> Network:
+def _check_network(net: object) -> Network:
     if not isinstance(net, Network):
         raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
     return net
 
 
-def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: bool = True,
-                   backend: str = "auto", near=None) -> list[Problem]:
+def build_problems(net: Network, target: LayerTarget | None, domain: Box | Polyhedron | Slice | Sequence[Box], *,
+                   prune: bool = True, backend: str = "auto", near: ArrayLike | None = None) -> list[Problem]:
     """One :class:`Problem` per domain of a union."""
     if backend not in ("auto", "vertex", "lp"):
         raise InvalidInputError(f"backend must be 'auto', 'vertex' or 'lp', got {backend!r}")
@@ -58,7 +77,7 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
     weights = tuple(np.ascontiguousarray(lay.dense_weight) for lay in layers)
     biases = tuple(np.asarray(lay.bias) for lay in layers)
     activations = tuple(lay.activation for lay in layers)
-    problems = []
+    problems: list[Problem] = []
     for i, dom in enumerate(as_domains(domain, net.input_dim)):
         ch = chart(dom, net.input_dim)
         if ch.dim == 0:
@@ -83,7 +102,8 @@ def build_problems(net: Network, target: LayerTarget | None, domain, *, prune: b
     return problems
 
 
-def _budgets(time_limit, max_pieces, workers, scheduler) -> tuple[float | None, int | None, int]:
+def _budgets(time_limit: Any, max_pieces: Any, workers: Any,
+             scheduler: Any) -> tuple[float | None, int | None, int]:
     """Check the run options before any work (clear errors naming the argument)."""
     if time_limit is not None:
         try:
@@ -110,7 +130,7 @@ def _budgets(time_limit, max_pieces, workers, scheduler) -> tuple[float | None, 
     return time_limit, max_pieces, int(workers)
 
 
-def _writable(path, what: str) -> None:
+def _writable(path: str | os.PathLike[str] | None, what: str) -> None:
     """Fail early when ``path`` cannot be written (its folder is created if missing)."""
     if path is None:
         return
@@ -139,7 +159,9 @@ def _default_checkpoint(kind: str) -> str:
     return path
 
 
-def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, out, checkpoint):
+def _execute(state: RunState, *, time_limit: float | None, max_pieces: int | None, workers: int,
+             scheduler: str | Executor | Client | None, progress: Callable[[RunStats], None] | None,
+             out: str | os.PathLike[str] | None, checkpoint: str | os.PathLike[str] | None) -> PreimageResult | Verdict:
     """Run ``state``; stream its pieces to ``out``; on a stop save its checkpoint; the result.
 
     With ``out``, a stop's checkpoint does not repeat the pieces: they are in ``out``, which
@@ -164,12 +186,13 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
             if stream is not None:
                 stream.flush()  # whatever happens next, the pieces found are on disk
         stopped = reason is not None and reason != "found"
-        ckpt = None
+        ckpt: str | None = None
         temporary = False
         if stopped:  # every stop leaves a checkpoint: where asked, next to the result file, or a temp file
             ckpt = str(checkpoint or (str(stream.out) + ".checkpoint" if stream is not None else None) or "")
             if not ckpt:
                 ckpt, temporary = _default_checkpoint(state.kind), True
+        result: PreimageResult | Verdict
         if state.kind == "verify":
             if ckpt:
                 save_checkpoint(state, ckpt)
@@ -179,9 +202,11 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
             total = state.n_pieces
             result = _result_from_file(state, stream.out, joined, reason, ckpt)
             if stopped and stream.out.suffix.lower() == ".npz":  # the checkpoint names the file
+                assert ckpt is not None  # (every stop has a checkpoint)
                 state.pieces, state.streamed, state.stored = [], 0, {"path": str(stream.out), "count": total}
                 save_checkpoint(state, ckpt)
             elif stopped:  # a .json result (small): the checkpoint holds the pieces
+                assert ckpt is not None
                 save_checkpoint(state, ckpt)
         else:
             if ckpt:
@@ -192,6 +217,8 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
         if temporary:  # a checkpoint nobody named lives as long as its result (not removed at exit)
             import weakref
 
+            assert ckpt is not None
+
             weakref.finalize(result, _remove_file, ckpt).atexit = False
     if reason == "workers_lost":
         raise WorkersLostError(
@@ -200,7 +227,7 @@ def _execute(state: RunState, *, time_limit, max_pieces, workers, scheduler, pro
     return result
 
 
-def _frozen(info: dict):
+def _frozen(info: Mapping[str, Any]) -> MappingProxyType[str, Any]:
     """A read-only view of a copy of ``info`` (results are immutable snapshots)."""
     from types import MappingProxyType
 
@@ -212,8 +239,8 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
     charts = {pb.domain_index: pb.chart for pb in state.problems}
     vertices = input_vertices(raws, charts)  # the kept vertices, in the pieces' coordinates
 
-    def build():
-        pieces = []
+    def build() -> list[Piece]:
+        pieces: list[Piece] = []
         for index, chart_i in charts.items():  # raws are ordered by domain first
             mine = [k for k, r in enumerate(raws) if r.domain_index == index]
             pieces.extend(to_pieces([raws[k] for k in mine], chart_i, vertices=[vertices[k] for k in mine]))
@@ -235,16 +262,20 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
     )
 
 
-def _result_from_file(state: RunState, path: Path, joined, reason: str | None, ckpt: str | None) -> PreimageResult:
+def _result_from_file(state: RunState, path: Path, joined: Joined, reason: str | None,
+                      ckpt: str | None) -> PreimageResult:
     """The result of a streamed run: a view of its result file (memory-mapped, a piece is
     read when used), in canonical order (``vertices`` are all ``None``: no piece was kept in
     memory; a piece's ``vertices()`` enumerates them from the file's H-representation)."""
     order = joined.order
+    pieces_set: PolyhedralSet
     if Path(path).suffix.lower() == ".json":
-        def build():
+        def build() -> list[Piece]:
             from ..polyhedra.io import load_geometry
 
-            pieces = load_geometry(path).pieces
+            loaded = load_geometry(path)
+            assert isinstance(loaded, PolyhedralSet)  # the stream wrote a set
+            pieces = loaded.pieces
             return [pieces[i] for i in order]
         pieces_set = DeferredSet(build, order.shape[0], int(joined.ambient_dim))
     else:  # memory-mapped: a piece is read from the file when used
@@ -260,20 +291,20 @@ def _result_from_file(state: RunState, path: Path, joined, reason: str | None, c
 
 def preimage(
     net: Network,
-    target,
+    target: Activity | Polyhedron | Box | AffineSubspace | Sequence[Polyhedron | Box] | Spec,
     *,
     layer: int | None = None,
-    domain,
+    domain: Box | Polyhedron | Slice | Sequence[Box],
     time_limit: float | None = None,
     max_pieces: int | None = None,
     prune: bool = True,
     workers: int | None = None,
-    scheduler=None,
-    progress: Callable[[Stats], None] | None = None,
+    scheduler: str | Executor | Client | None = None,
+    progress: Callable[[RunStats], None] | None = None,
     backend: str = "auto",
-    out: str | os.PathLike | None = None,
-    checkpoint: str | os.PathLike | None = None,
-    near=None,
+    out: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    near: ArrayLike | None = None,
 ) -> PreimageResult:
     """The exact set of inputs in ``domain`` whose layer-``layer`` value lies in ``target``.
 
@@ -293,7 +324,7 @@ def preimage(
     prune : drop regions that bounds prove cannot reach the target (same result either way).
     workers : processes to use (default 1: serial); ``scheduler``: a Dask
         ``distributed.Client`` or its address, to spread the run over a cluster.
-    progress : called with the running :class:`~preimage.engine.search.Stats` now and then.
+    progress : called with the running :class:`~preimage.engine.search.RunStats` now and then.
     backend : ``"vertex"`` (regions kept as vertices: no LPs; domains of dimension up to 10),
         ``"lp"`` (H-representation and warm-started LPs), or ``"auto"``.
     out : stream pieces to this ``.npz`` result file as they are found.
@@ -333,22 +364,24 @@ def preimage(
     state = RunState("preimage", tgt.layer, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
     if origin is not None:
         state.info["disjunct_origin"] = origin
-    return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
-                    progress=progress, out=out, checkpoint=checkpoint)
+    result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                      progress=progress, out=out, checkpoint=checkpoint)
+    assert isinstance(result, PreimageResult)  # (not a decision)
+    return result
 
 
 def linear_regions(
     net: Network,
-    domain,
+    domain: Box | Polyhedron | Slice | Sequence[Box],
     *,
     time_limit: float | None = None,
     max_pieces: int | None = None,
     workers: int | None = None,
-    scheduler=None,
-    progress: Callable[[Stats], None] | None = None,
+    scheduler: str | Executor | Client | None = None,
+    progress: Callable[[RunStats], None] | None = None,
     backend: str = "auto",
-    out: str | os.PathLike | None = None,
-    checkpoint: str | os.PathLike | None = None,
+    out: str | os.PathLike[str] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> PreimageResult:
     """Every activation region of ``net`` in ``domain``, with the network's affine map on each.
 
@@ -362,12 +395,17 @@ def linear_regions(
     _writable(checkpoint, "checkpoint")
     problems = build_problems(net, None, domain, prune=False, backend=backend)
     state = RunState("regions", net.depth, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
-    return _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
-                    progress=progress, out=out, checkpoint=checkpoint)
+    result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                      progress=progress, out=out, checkpoint=checkpoint)
+    assert isinstance(result, PreimageResult)  # (not a decision)
+    return result
 
 
-def resume(path, *, time_limit: float | None = None, max_pieces: int | None = None, workers: int | None = None,
-           scheduler=None, progress=None, out=None, checkpoint=None):
+def resume(path: str | os.PathLike[str] | PreimageResult | Verdict, *, time_limit: float | None = None,
+           max_pieces: int | None = None, workers: int | None = None,
+           scheduler: str | Executor | Client | None = None, progress: Callable[[RunStats], None] | None = None,
+           out: str | os.PathLike[str] | None = None,
+           checkpoint: str | os.PathLike[str] | None = None) -> PreimageResult | Verdict:
     """Continue a stopped :func:`preimage` / :func:`linear_regions` / :func:`verify` run.
 
     ``path`` is its checkpoint, the ``out`` file of the run (next to which the checkpoint
@@ -405,8 +443,10 @@ def resume(path, *, time_limit: float | None = None, max_pieces: int | None = No
     return result
 
 
-def verify(net: Network, spec, *, time_limit: float | None = None, workers: int | None = None,
-           scheduler=None, progress=None, falsify: bool = True, checkpoint=None) -> Verdict:
+def verify(net: Network, spec: Spec | str | os.PathLike[str], *, time_limit: float | None = None,
+           workers: int | None = None, scheduler: str | Executor | Client | None = None,
+           progress: Callable[[RunStats], None] | None = None, falsify: bool = True,
+           checkpoint: str | os.PathLike[str] | None = None) -> Verdict:
     """Decide a VNN-LIB property: is the unsafe set reachable from the input set?
 
     Returns a :class:`~preimage.Verdict`: ``"sat"`` with a counterexample confirmed by a
@@ -434,7 +474,9 @@ def verify(net: Network, spec, *, time_limit: float | None = None, workers: int 
                        falsify=falsify, checkpoint=checkpoint)
 
 
-def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, checkpoint) -> Verdict:
+def _verify(net: Network, spec: Spec, *, time_limit: float | None, workers: int,
+            scheduler: str | Executor | Client | None, progress: Callable[[RunStats], None] | None,
+            falsify: bool, checkpoint: str | os.PathLike[str] | None) -> Verdict:
     from .kernels import ensure_compiled
 
     ensure_compiled()  # before the clock starts
@@ -470,8 +512,10 @@ def _verify(net, spec, *, time_limit, workers, scheduler, progress, falsify, che
                      checker=Checker(spec, tolerances.CONTAINS))
     state.stats.seconds = time.perf_counter() - t0  # the falsification time counts
     remaining = None if time_limit is None else max(0.0, float(time_limit) - (time.perf_counter() - t0))
-    return _execute(state, time_limit=remaining, max_pieces=None, workers=workers, scheduler=scheduler,
-                    progress=progress, out=None, checkpoint=checkpoint)
+    result = _execute(state, time_limit=remaining, max_pieces=None, workers=workers, scheduler=scheduler,
+                      progress=progress, out=None, checkpoint=checkpoint)
+    assert isinstance(result, Verdict)  # (a decision)
+    return result
 
 
 def _verdict(state: RunState, reason: str | None, ckpt: str | None) -> Verdict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ def _piece_vertices(raw: RawPiece, chart: DomainChart) -> np.ndarray | None:
     return readonly(X.copy() if chart.slice is not None else chart.to_input(X))
 
 
-def input_vertices(raws: list[RawPiece], charts) -> tuple[np.ndarray | None, ...]:
+def input_vertices(raws: list[RawPiece], charts: Mapping[int, DomainChart]) -> tuple[np.ndarray | None, ...]:
     """Per piece, the vertices the engine kept (as :func:`_piece_vertices`), converted in one
     product per domain: read-only views of one array per domain. ``charts`` maps a domain
     index to its :class:`~preimage.engine.domain.DomainChart`."""
@@ -88,7 +88,8 @@ def input_vertices(raws: list[RawPiece], charts) -> tuple[np.ndarray | None, ...
     return tuple(out)
 
 
-def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str, attr_c: str):
+def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str,
+                attr_c: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pieces' rows ``A u + c <= 0`` (or ``= 0``) as normalised input-space rows ``A_x x <= b_x``,
     stacked, with per-piece counts (zero rows dropped)."""
     d_u = chart.dim
@@ -105,7 +106,8 @@ def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str, attr_c: s
     return A_x[keep] / norms[keep, None], -c_x[keep] / norms[keep], counts
 
 
-def _stacked(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
+def _stacked(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray,
+             counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every piece's ``[base rows; its own rows]`` in one array, with the pieces' row offsets."""
     P = counts.shape[0]
     m0, n = base_A.shape
@@ -124,7 +126,8 @@ def _stacked(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b:
     return big_A, big_b, starts
 
 
-def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray, counts: np.ndarray):
+def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: np.ndarray,
+            counts: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per piece ``[base rows; its own rows]`` as read-only views of one array."""
     P = counts.shape[0]
     big_A, big_b, starts = _stacked(base_A, base_b, rows_A, rows_b, counts)
@@ -135,7 +138,7 @@ def _blocks(base_A: np.ndarray, base_b: np.ndarray, rows_A: np.ndarray, rows_b: 
     return [(big_A[starts[i]:starts[i + 1]], big_b[starts[i]:starts[i + 1]]) for i in range(P)]
 
 
-def _domain_rows(chart: DomainChart):
+def _domain_rows(chart: DomainChart) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The domain's own constraints, normalised, in the pieces' coordinates."""
     if chart.slice is not None:
         A_dom, b_dom = chart.u_constraints()
@@ -205,7 +208,7 @@ def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True,
-              vertices: list[np.ndarray | None] | tuple | None = None) -> list[Piece]:
+              vertices: list[np.ndarray | None] | tuple[np.ndarray | None, ...] | None = None) -> list[Piece]:
     """:func:`to_piece` for many pieces of one domain at once (vectorised). ``vertices``: the
     pieces' kept vertices if already converted (:func:`input_vertices`), else converted here."""
     if not raws:
@@ -225,6 +228,7 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         maps = [AffineMap._from_views(M[i], c0[i]) for i in range(len(raws))]
     lengths = {r.pattern.shape[0] for r in raws}
     kind = bool if raws[0].pattern.dtype == np.bool_ else np.int8  # branch indices beyond two branches
+    patterns: np.ndarray | list[np.ndarray]
     if len(lengths) == 1:  # one read-only matrix of patterns; each piece gets a row
         patterns = readonly(np.array([r.pattern for r in raws], dtype=kind).reshape(len(raws), -1))
     else:
@@ -233,7 +237,7 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
                               vertices[i]) for i in range(len(raws))]
 
 
-class FrozenMapping(Mapping):
+class FrozenMapping(Mapping[Any, Any]):
     """A read-only mapping (what ``PreimageResult.info`` and ``Verdict.info`` are).
 
     Item assignment and deletion raise ``TypeError``; unlike ``types.MappingProxyType`` it
@@ -241,33 +245,34 @@ class FrozenMapping(Mapping):
     """
 
     __slots__ = ("_data",)
+    _data: dict[Any, Any]
 
-    def __init__(self, data=()) -> None:  # noqa: D107 - see the class
+    def __init__(self, data: Mapping[Any, Any] | Iterable[tuple[Any, Any]] = ()) -> None:  # noqa: D107 - see the class
         object.__setattr__(self, "_data", {k: freeze(v) for k, v in dict(data).items()})
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         return self._data[key]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._data)
 
     def __len__(self) -> int:
         return len(self._data)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
     def __repr__(self) -> str:
         return f"FrozenMapping({self._data!r})"
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[FrozenMapping], tuple[dict[Any, Any]]]:
         return FrozenMapping, (self._data,)
 
 
-def freeze(value):
+def freeze(value: Any) -> Any:
     """An immutable version of ``value``: mappings become :class:`FrozenMapping`, lists and
     tuples tuples, sets frozensets, arrays read-only copies (all recursively); anything else
     (numbers, strings, ...) is returned as is."""
@@ -284,9 +289,9 @@ def freeze(value):
     return value
 
 
-def _readonly_vertices(vertices) -> tuple:
+def _readonly_vertices(vertices: Iterable[Any]) -> tuple[np.ndarray | None, ...]:
     """A tuple of read-only arrays (``None`` kept): the result's ``vertices``."""
-    out = []
+    out: list[np.ndarray | None] = []
     for V in vertices:
         if V is not None and (not isinstance(V, np.ndarray) or V.flags.writeable):
             V = readonly(np.array(V, dtype=np.float64))
@@ -302,13 +307,18 @@ class DeferredSet(PolyhedralSet):
     ``len`` is known at once; anything else builds the pieces once.
     """
 
-    def __init__(self, build, count: int, ambient_dim: int) -> None:  # noqa: D107 - see the class
+    _build: Callable[[], Iterable[Piece]] | None
+    _count: int
+
+    def __init__(self, build: Callable[[], Iterable[Piece]], count: int,  # noqa: D107 - see the class
+                 ambient_dim: int) -> None:
         object.__setattr__(self, "ambient_dim", int(ambient_dim))
         object.__setattr__(self, "_build", build)
         object.__setattr__(self, "_count", int(count))
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> tuple[Piece, ...]:
         if name == "pieces":  # the slot is empty until the first use
+            assert self._build is not None  # cleared only once ``pieces`` is set
             pieces = tuple(self._build())
             object.__setattr__(self, "pieces", pieces)
             object.__setattr__(self, "_build", None)
@@ -318,7 +328,7 @@ class DeferredSet(PolyhedralSet):
     def __len__(self) -> int:
         return self._count
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[PolyhedralSet], tuple[tuple[Piece, ...], int]]:
         return PolyhedralSet, (self.pieces, self.ambient_dim)
 
 
@@ -361,10 +371,10 @@ class PreimageResult:
     layer: int
     disjuncts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     domain_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    vertices: tuple = ()
+    vertices: tuple[np.ndarray | None, ...] = ()
     frontier_path: str | None = None
     stopped_by: str | None = None
-    info: Mapping = field(default_factory=FrozenMapping)
+    info: Mapping[str, Any] = field(default_factory=FrozenMapping)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "disjuncts", readonly(np.array(self.disjuncts, dtype=np.int64)))
@@ -372,7 +382,7 @@ class PreimageResult:
         object.__setattr__(self, "vertices", _readonly_vertices(self.vertices))
         object.__setattr__(self, "info", freeze(dict(self.info)))
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__post_init__()  # arrays come back from a pickle writable: freeze them again
 
@@ -380,7 +390,7 @@ class PreimageResult:
         return len(self.set)
 
     @property
-    def pieces(self):
+    def pieces(self) -> tuple[Piece, ...]:
         return self.set.pieces
 
     def __repr__(self) -> str:
@@ -416,11 +426,11 @@ class Verdict:
                 object.__setattr__(self, name, readonly(np.array(value, dtype=np.float64)))
         object.__setattr__(self, "info", freeze(dict(self.info)))
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self.__post_init__()  # arrays come back from a pickle writable: freeze them again
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "status": self.status,
             "counterexample": None if self.counterexample is None else self.counterexample.tolist(),

@@ -29,12 +29,24 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 
 from ..errors import InvalidInputError, PreimageError, RunAborted, WorkersLostError
 from .search import Node, Problem, RawPiece, Stats, make_search
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
+    from types import FrameType
+    from typing import TypeAlias
+
+    from distributed import Client
+
+    from ..specs import Spec
+    from .search import RunStats
+
+    #: what a worker task hands back: ``(index, pieces, stats, leftover nodes, unconfirmed)``
+    _TaskResult: TypeAlias = tuple[int, list[RawPiece], Stats, list[Node], int]
 
 __all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_VERSION", "StopRequest",
            "WorkersLostError", "RunAborted"]
@@ -63,11 +75,12 @@ PROGRESS_SECONDS = 0.4
 class Checker:
     """Confirms a candidate piece with an independent forward pass (for decisions)."""
 
-    spec: Any
+    spec: Spec
     tol: float
 
     def point(self, piece: RawPiece, problem: Problem) -> np.ndarray:
-        return problem.chart.to_input(piece.X.mean(axis=0))[0]
+        x: np.ndarray = problem.chart.to_input(piece.X.mean(axis=0))[0]
+        return x
 
     def confirm(self, piece: RawPiece, problem: Problem) -> np.ndarray | None:
         x = self.point(piece, problem)
@@ -85,11 +98,11 @@ class RunState:
     pieces: list[RawPiece] = field(default_factory=list)
     frontier: list[tuple[int, list[Node]]] = field(default_factory=list)
     stats: Stats = field(default_factory=Stats)
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
     checker: Checker | None = None
     #: pieces found earlier that live in a result file, not in ``pieces``:
     #: ``{"path": the .npz file, "count": how many}`` (a streamed run's checkpoint)
-    stored: dict | None = None
+    stored: dict[str, Any] | None = None
     #: pieces of this call handed to ``on_piece`` and not kept in ``pieces`` (a streamed run)
     streamed: int = 0
 
@@ -112,7 +125,7 @@ class StopRequest:
         self.signal: str | None = None
         self._previous: dict[int, Any] = {}
 
-    def _handler(self, signum, frame) -> None:  # noqa: ARG002 - the signal API
+    def _handler(self, signum: int, frame: FrameType | None) -> None:  # noqa: ARG002 - the signal API
         name = signal.Signals(signum).name
         if self.signal is not None:
             raise RunAborted(f"second {name}: aborted")
@@ -130,7 +143,7 @@ class StopRequest:
                     pass
         return self
 
-    def __exit__(self, *exc) -> bool:
+    def __exit__(self, *exc: object) -> Literal[False]:
         for sig, old in self._previous.items():
             signal.signal(sig, old)
         return False
@@ -143,7 +156,7 @@ def _worker_init() -> None:
 
 
 def _task(problem: Problem, index: int, nodes: list[Node], deadline: float | None, seconds: float | None,
-          checker: Checker | None, max_pieces: int | None):
+          checker: Checker | None, max_pieces: int | None) -> _TaskResult:
     """Explore ``nodes`` (a worker task). Returns ``(index, pieces, stats, leftover, unconfirmed)``.
 
     All of it belongs together: the pieces are those of the explored nodes, ``leftover`` the
@@ -201,7 +214,7 @@ class _Collector:
 
 
 # -- executors --------------------------------------------------------------------------------------------
-def _connect(address: str):
+def _connect(address: str) -> Client:
     """A Dask client for ``address``, or a clear error within ``SCHEDULER_TIMEOUT + 3`` s."""
     try:
         from distributed import Client
@@ -219,7 +232,8 @@ def _connect(address: str):
     t.start()
     t.join(SCHEDULER_TIMEOUT + 3.0)
     if "client" in box:
-        return box["client"]
+        client: Client = box["client"]
+        return client
     what = ("no answer" if t.is_alive() else f"{type(box['error']).__name__}: {str(box['error'])[:200]}")
     raise InvalidInputError(f"scheduler {address!r} does not answer as a Dask scheduler ({what})")
 
@@ -234,10 +248,10 @@ def _check_address(address: str) -> None:
 class _Executors:
     """The executor of a run (created on demand) and, for Dask, the client it belongs to."""
 
-    def __init__(self, workers: int, scheduler) -> None:
+    def __init__(self, workers: int, scheduler: Any) -> None:  # duck-typed: open() tells the kinds apart
         self.workers, self.scheduler = workers, scheduler
         self.executor: Executor | None = None
-        self.client = None
+        self.client: Client | None = None
         self.owned = False
         self.owned_client = False
 
@@ -307,8 +321,10 @@ class _Executors:
 class _Run:
     """One call of :func:`run` (see the module docstring for the contract it keeps)."""
 
-    def __init__(self, state: RunState, *, time_limit, max_pieces, workers, scheduler, progress, on_piece,
-                 stop: StopRequest, keep: bool = True, reserve: Callable[[], float] | None = None) -> None:
+    def __init__(self, state: RunState, *, time_limit: float | None, max_pieces: int | None, workers: int,
+                 scheduler: str | Executor | Client | None, progress: Callable[[RunStats], None] | None,
+                 on_piece: Callable[[RawPiece], None] | None, stop: StopRequest, keep: bool = True,
+                 reserve: Callable[[], float] | None = None) -> None:
         self.state = state
         self.keep = keep or on_piece is None
         self.t0 = time.perf_counter()
@@ -343,7 +359,8 @@ class _Run:
     def _check_stop(self) -> str | None:
         if self.stop_request.signal is not None:
             return "interrupt"
-        if self.deadline is not None and time.time() > self._search_deadline():
+        # (the search deadline is a float whenever the deadline is)
+        if self.deadline is not None and time.time() > cast(float, self._search_deadline()):
             return "time_limit"
         left = self._pieces_left()
         if left is not None and left <= 0:
@@ -396,7 +413,7 @@ class _Run:
             def should_stop() -> bool:
                 self._report(search.stats if search is not None else None)  # noqa: B023
                 return (self.stop_request.signal is not None
-                        or (self.deadline is not None and time.time() > self._search_deadline())
+                        or (self.deadline is not None and time.time() > cast(float, self._search_deadline()))
                         or (serial_end is not None and time.time() > serial_end))
 
             search = make_search(pb, collector.sink, should_stop, piece_budget=left,
@@ -421,7 +438,7 @@ class _Run:
     def parallel_phase(self) -> None:
         executor = self.executors.open()
         n_workers = self.workers if self.executors.client is None else max(1, self.executors.n_workers() or 1)
-        in_flight: dict[Future, tuple[int, list[Node], int]] = {}  # index, nodes, piece budget
+        in_flight: dict[Future[_TaskResult], tuple[int, list[Node], int]] = {}  # index, nodes, piece budget
         failures = 0
         no_workers_since: float | None = None
         try:
@@ -476,7 +493,8 @@ class _Run:
                 self.queue.append((index, nodes))
             in_flight.clear()
 
-    def _submit(self, executor: Executor, in_flight: dict, n_workers: int) -> None:
+    def _submit(self, executor: Executor, in_flight: dict[Future[_TaskResult], tuple[int, list[Node], int]],
+                n_workers: int) -> None:
         """Fill the executor up to two tasks per worker. Under ``max_pieces`` the pieces still
         allowed are shared out between the tasks in flight (a task ends its node, so the run
         may end a few pieces over the budget, never far over it)."""
@@ -542,8 +560,8 @@ def run(
     time_limit: float | None = None,
     max_pieces: int | None = None,
     workers: int = 1,
-    scheduler=None,
-    progress: Callable[[Stats], None] | None = None,
+    scheduler: str | Executor | Client | None = None,
+    progress: Callable[[RunStats], None] | None = None,
     on_piece: Callable[[RawPiece], None] | None = None,
     keep: bool = True,
     reserve: Callable[[], float] | None = None,
@@ -618,12 +636,13 @@ def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
             )
             for i in range(n)
         ]
-    return [RawPiece(pats[pat_off[i]:pat_off[i + 1]], *(fields[k][i] for k in _PIECE_ARRAYS),
+    A, c, E, e, H, h, X = (fields[k] for k in _PIECE_ARRAYS)
+    return [RawPiece(pats[pat_off[i]:pat_off[i + 1]], A[i], c[i], E[i], e[i], H[i], h[i], X[i],
                      int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
             for i in range(n)]
 
 
-def save_checkpoint(state: RunState, path) -> str:
+def save_checkpoint(state: RunState, path: str | os.PathLike[str]) -> str:
     """Write ``state`` to ``path`` atomically (a pickle; load it only from a trusted source).
 
     The pieces found so far are stored as flat arrays; the frontier as its nodes."""
@@ -641,7 +660,7 @@ def save_checkpoint(state: RunState, path) -> str:
     return str(p)
 
 
-def load_checkpoint(path) -> RunState:
+def load_checkpoint(path: str | os.PathLike[str]) -> RunState:
     p = Path(path)
     if not p.exists():
         raise InvalidInputError(f"checkpoint {str(p)!r} does not exist")
@@ -657,6 +676,6 @@ def load_checkpoint(path) -> RunState:
             f"{str(p)!r} has checkpoint version {data.get('version')}, expected {CHECKPOINT_VERSION}"
             " (written by another version of preimage)"
         )
-    state = data["state"]
+    state: RunState = data["state"]
     state.pieces = _unpack_pieces(data["pieces"])
     return state

@@ -19,8 +19,9 @@ import shutil
 import struct
 import time
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -50,7 +51,8 @@ FINISH_MIN_SECONDS = 0.05
 class PieceStream:
     """Collects raw pieces and writes them out in chunks (see the module docstring)."""
 
-    def __init__(self, out, problems: list[Problem], existing: list[RawPiece] = (), stored: dict | None = None) -> None:
+    def __init__(self, out: str | os.PathLike[str], problems: list[Problem], existing: Iterable[RawPiece] = (),
+                 stored: dict[str, Any] | None = None) -> None:
         self.out = Path(out)
         if self.out.suffix.lower() not in (".npz", ".json"):
             self.out = self.out.with_suffix(".npz")
@@ -106,7 +108,8 @@ class PieceStream:
                 part = raws[start:start + self.limit]
                 arrays = raw_arrays(part, chart)
                 tmp = self.parts / f"chunk_{self.count:05d}.tmp.npz"
-                np.savez(tmp, **arrays)
+                # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
+                np.savez(tmp, **arrays)  # type: ignore[arg-type]
                 os.replace(tmp, self.parts / f"chunk_{self.count:05d}.npz")
                 self.count += 1
                 size = sum(a.nbytes for a in arrays.values())
@@ -127,7 +130,9 @@ class PieceStream:
             n = ch.dim if ch.slice is not None else ch.input_dim
             empty = self.parts / "chunk_00000.npz"
             none = np.zeros(0, np.int64)
-            np.savez(empty, **{"format": np.array("preimage.PolyhedralSet"), "version": np.array(1),
+            # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
+            np.savez(empty, **{"format": np.array("preimage.PolyhedralSet"),  # type: ignore[arg-type]
+                               "version": np.array(1),
                                "ambient_dim": np.array(n), "A": np.zeros((0, n)), "b": np.zeros(0),
                                "A_offsets": np.zeros(1, np.int64), "C": np.zeros((0, n)), "d": np.zeros(0),
                                "C_offsets": np.zeros(1, np.int64), "patterns": np.zeros((0, 0), np.uint8),
@@ -146,7 +151,8 @@ class PieceStream:
             tmp = self.out.with_name(self.out.name + ".tmp.json")
             save(set_from_arrays(joined), tmp)
             os.replace(tmp, self.out)
-            result = Joined(canonical_index(joined), joined["disjuncts"], joined["domains"], joined["ambient_dim"])
+            result = Joined(canonical_index(joined), joined["disjuncts"], joined["domains"],
+                            int(joined["ambient_dim"]))
         else:
             tmp = self.out.with_name(self.out.name + ".tmp.npz")
             result = join_chunks(chunks, tmp)
@@ -173,8 +179,8 @@ class _Member(NamedTuple):
     """One array of a chunk file: its shape and type, and where its data start in the file
     (``None`` when it cannot be read in place: compressed, or Fortran order)."""
 
-    shape: tuple
-    dtype: np.dtype
+    shape: tuple[int, ...]
+    dtype: np.dtype[Any]
     offset: int | None
 
 
@@ -202,9 +208,11 @@ def _members(path: Path) -> dict[str, _Member]:
 def _read(path: Path, key: str, member: _Member) -> np.ndarray:
     """One array of a chunk file, read into memory (straight from its place in the file:
     no zip directory parsed again, no memory map counted in the resident set)."""
+    arr: np.ndarray
     if member.offset is None:
         with np.load(path, allow_pickle=False) as z:
-            return z[key]
+            arr = z[key]
+            return arr
     with open(path, "rb") as fh:
         fh.seek(member.offset)
         count = int(np.prod(member.shape, dtype=np.int64))
@@ -244,6 +252,7 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
                 with zout.open(key + ".npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, arr, allow_pickle=False)
                 continue
+            shape: tuple[int, ...]
             if key in _OFFSETS:
                 shape = (sum(s[0] - 1 for s in shapes) + 1,)
             elif key == "patterns":
@@ -267,7 +276,8 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
                         monotone.feed(arr)
                     arr = np.ascontiguousarray(arr, dtype=dtype)
                     if arr.size:  # the chunk's bytes as they are in memory (no copy)
-                        fh.write(memoryview(arr.reshape(-1)).cast("B"))
+                        # (numpy's stub declares ndarray a buffer only for Python >= 3.12)
+                        fh.write(memoryview(arr.reshape(-1)).cast("B"))  # type: ignore[arg-type]
                     del arr
     n = int(_read(chunks[0], "ambient_dim", heads[0]["ambient_dim"]))
     order = monotone.order()
