@@ -35,9 +35,9 @@ __all__ = ["ensure_compiled", "missing", "KERNELS", "COMPILE_SECONDS"]
 
 log = logging.getLogger(__name__)
 
-#: what a full compile of the kernels takes (measured on the project's 2-core machine: 18 s
-#: idle, 38 s under a load average of 10)
-COMPILE_SECONDS = "20-40 s"
+#: what a full compile of the kernels takes (measured on the project's 2-core machine with the
+#: one walk, every activation: 55 s idle; longer under load)
+COMPILE_SECONDS = "about a minute"
 
 _f8_1 = types.float64[::1]
 _f8_2 = types.float64[:, ::1]
@@ -178,7 +178,7 @@ def ensure_compiled(progress_note: Callable[[str], None] | None = _stderr_note) 
         if todo:
             if progress_note is not None:
                 progress_note(f"compiling the engine's numba kernels and caching them on disk (first run only; "
-                              f"takes about {COMPILE_SECONDS})...")
+                              f"takes {COMPILE_SECONDS})...")
             t0 = time.perf_counter()
             for label, disp, sig in todo:
                 t = time.perf_counter()

@@ -263,7 +263,7 @@ def _append_row(A: NDArray[np.float64], c: NDArray[np.float64], a: NDArray[np.fl
     return A2, c2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _decision_map(lay: Layer, Z: NDArray[np.float64],
                   z0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     if lay[14]:
@@ -284,7 +284,7 @@ def _decision_map(lay: Layer, Z: NDArray[np.float64],
     return F, f0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _branch_map(lay: Layer, branches: NDArray[np.int8], Z: NDArray[np.float64],
                 z0: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """``h = H u + h0`` on the given branches of ``z = Z u + z0``."""
@@ -749,7 +749,7 @@ def _disjuncts(kind: int, target: Target, opts: Opts, X: NDArray[np.float64], T:
             _emit(O, pat, Ag, cg, Eg, eg, H, h, Xg, dim, g)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _classify_layer(kind: int, lay: Layer, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
                     A: NDArray[np.float64], c: NDArray[np.float64], F: NDArray[np.float64], f0: NDArray[np.float64],
                     dec: NDArray[np.int8], answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox,
@@ -906,7 +906,7 @@ def _split(kind: int, hint: NDArray[np.float64], X: NDArray[np.float64], T: NDAr
         _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _forward(nxt: Layer, H: NDArray[np.float64],
              h: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The next layer's pre-activation map ``W (H u + h) + b`` (units that pass nothing skipped)."""
@@ -932,14 +932,15 @@ def _forward(nxt: Layer, H: NDArray[np.float64],
     return Z2, z2
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: NDArray[np.float64],
           T: NDArray[np.uint64], l: int, dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64],
           z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, S: StackLists,
           O: PieceLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64],
-          empty: Empty) -> None:
+          empty: Empty, lays: TypedList[Layer]) -> None:
     """Advance one node through its layers until it splits, is pruned or ends as pieces
-    (children go to ``S``, pieces to ``O``; a question to ``qbox``)."""
+    (children go to ``S``, pieces to ``O``; a question to ``qbox``). ``lays``: each layer's
+    view of ``layers`` (made once per call of the walk)."""
     blo, bhi, hint = dom[2], dom[3], dom[4]
     tkind, f_lo, f_hi = target[0], target[1], target[2]
     rows, rhs, seg, on_pre = target[10], target[11], target[12], target[13]
@@ -947,7 +948,7 @@ def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: ND
     d = X.shape[1]
     L = n_layers(layers)
     while True:
-        lay = layer(layers, l)
+        lay = lays[l]
         is_target = l == L - 1
         if is_target and tkind == T_FORCE:
             _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, answers, qc, qbox, cnt)
@@ -1001,7 +1002,7 @@ def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: ND
             cnt[3] += 1
             return
         # -- push the map through the next affine layer
-        nxt = layer(layers, l + 1)
+        nxt = lays[l + 1]
         Z, z0 = _forward(nxt, H, h)
         dec = np.full(nxt[2].shape[0] if not nxt[14] else Z.shape[0], -1, dtype=np.int8)
         l += 1
@@ -1044,6 +1045,9 @@ def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack:
     cnt = np.zeros(5, dtype=np.int64)
     qc = np.zeros(1, dtype=np.int64)
     empty = (np.zeros(0), np.zeros(0, dtype=np.int8), np.zeros(0, dtype=np.int64), np.zeros((0, d)))
+    lays = List()
+    for i in range(n_layers(layers)):
+        lays.append(layer(layers, i))
     first = True
     while len(S[0]) > 0 and totals[0] < max_nodes and len(O[0]) < max_out:
         X = S[0].pop()
@@ -1061,7 +1065,7 @@ def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack:
         cnt[:] = 0
         qc[0] = 0
         _node(kind, layers, dom, target, opts, X, T, l, dec.copy(), pat, Z, z0, A, c, ncons, S, O,
-              answers if first else no_answers, qc, qbox, cnt, empty)
+              answers if first else no_answers, qc, qbox, cnt, empty, lays)
         if len(qbox):  # a question: the node goes back unchanged, with nothing it produced
             _truncate_stack(S, n_stack)
             _truncate_out(O, n_out)
