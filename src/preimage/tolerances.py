@@ -24,6 +24,7 @@ __all__ = [
     "SOLVER_FEASIBILITY",
     "SOLVER_OPTIMALITY",
     "ZERO_ROW",
+    "CONTINUITY",
     "VERTEX_SIGN",
     "ENGINE_SIGN_BAND",
     "LP_SIGN_BAND",
@@ -68,6 +69,10 @@ SOLVER_OPTIMALITY: float = 1e-9
 
 #: A constraint row whose norm is below this is treated as the zero row.
 ZERO_ROW: float = 1e-12
+
+#: The pieces of a piecewise-linear activation must meet at its breakpoints to within this
+#: (relative and absolute): the activation is continuous.
+CONTINUITY: float = 1e-12
 
 #: A vertex whose signed distance to a hyperplane is within this is on it (used outside
 #: the engine: plotting, convolutional cells, ranks of vertex sets).

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import tolerances
 from .._numba import njit
 from .._validation import readonly
 from ..errors import InvalidInputError
@@ -250,7 +251,7 @@ class PiecewiseLinear(Activation):
         if np.any(np.diff(t) <= 0):
             raise InvalidInputError(f"breakpoints must increase strictly, got {t.tolist()}")
         left, right = s[:-1] * t + c[:-1], s[1:] * t + c[1:]
-        if not np.allclose(left, right, rtol=1e-12, atol=1e-12):
+        if not np.allclose(left, right, rtol=tolerances.CONTINUITY, atol=tolerances.CONTINUITY):
             raise InvalidInputError(f"the pieces must meet at the breakpoints (continuity): {left} vs {right}")
         self.breakpoints, self.slopes, self.intercepts = readonly(t), readonly(s), readonly(c)
         self._tables: dict[int, UnitTable] = {}
