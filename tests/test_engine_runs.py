@@ -327,3 +327,16 @@ def test_results_are_immutable_snapshots(small_problem):
     v = preimage.verify(net, load_vnnlib(prop), time_limit=0.0, falsify=False)
     with pytest.raises(dataclasses.FrozenInstanceError):
         v.stats.seconds = 0.0
+
+
+def test_checkpoints_of_earlier_versions_are_refused_clearly(tmp_path):
+    """A version-2 checkpoint (nodes with boolean patterns, before activations were a protocol)
+    gets a clear error naming the versions, not a traceback from inside the engine."""
+    import pickle
+
+    from preimage.engine.runner import CHECKPOINT_VERSION
+
+    path = tmp_path / "old.checkpoint"
+    path.write_bytes(pickle.dumps({"format": "preimage.checkpoint", "version": 2, "state": None, "pieces": {}}))
+    with pytest.raises(preimage.InvalidInputError, match=f"version 2, expected {CHECKPOINT_VERSION}"):
+        preimage.resume(path)
