@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them
                                   NDArray[np.float64], NDArray[np.float64]]
 
 __all__ = ["Activation", "UnitTable", "PiecewiseLinear", "ELEMENTWISE", "MAX", "DONT_CARE", "relax_units",
-           "unit_branches"]
+           "unit_branch", "unit_branches"]
 
 ELEMENTWISE = 0
 MAX = 1
@@ -328,6 +328,23 @@ class PiecewiseLinear(Activation):
 
 # -- compiled: branches and relaxations from the table --------------------------------------------------------
 @njit(cache=True, nogil=True)
+def unit_branch(unit_off: NDArray[np.int64], req_off: NDArray[np.int64], req_dec: NDArray[np.int64],
+                req_val: NDArray[np.int8], dec: NDArray[np.int8], u: int) -> int:
+    """The row (in the branch arrays) of unit ``u``'s first branch whose requirements hold
+    given the decisions ``dec`` (``DONT_CARE`` satisfies any), or ``-1``."""
+    for r in range(unit_off[u], unit_off[u + 1]):
+        good = True
+        for i in range(req_off[r], req_off[r + 1]):
+            v = dec[req_dec[i]]
+            if v != req_val[i] and v != DONT_CARE:
+                good = False
+                break
+        if good:
+            return r
+    return -1
+
+
+@njit(cache=True, nogil=True)
 def unit_branches(unit_off: NDArray[np.int64], req_off: NDArray[np.int64], req_dec: NDArray[np.int64],
                   req_val: NDArray[np.int8], dec: NDArray[np.int8], out: NDArray[np.int8]) -> bool:
     """The branch of every unit given all decisions ``dec`` (0/1, or ``DONT_CARE`` for one
@@ -337,21 +354,11 @@ def unit_branches(unit_off: NDArray[np.int64], req_off: NDArray[np.int64], req_d
     ok = True
     n_units = unit_off.shape[0] - 1
     for u in range(n_units):
-        found = -1
-        for r in range(unit_off[u], unit_off[u + 1]):
-            good = True
-            for i in range(req_off[r], req_off[r + 1]):
-                v = dec[req_dec[i]]
-                if v != req_val[i] and v != DONT_CARE:
-                    good = False
-                    break
-            if good:
-                found = r - unit_off[u]
-                break
-        if found < 0:
+        r = unit_branch(unit_off, req_off, req_dec, req_val, dec, u)
+        if r < 0:
             ok = False
-            found = 0
-        out[u] = found
+            r = unit_off[u]
+        out[u] = r - unit_off[u]
     return ok
 
 

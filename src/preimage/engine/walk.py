@@ -47,7 +47,7 @@ from numba import types
 from numba.typed import List
 
 from .._numba import njit
-from ..activations.base import DONT_CARE, MAX, relax_units, unit_branches
+from ..activations.base import DONT_CARE, MAX, relax_units, unit_branch, unit_branches
 from .bounds import BOX, VERTICES, backward_rows, forward_bounds, layer, min_over, n_layers
 from .vpoly import CUT_CLIP, CUT_SLICE, CUT_SPLIT, _classify, _cut, _cut_cls
 
@@ -318,27 +318,17 @@ def _partial_bounds(lay: Layer, dec: NDArray[np.int8], Z: NDArray[np.float64], z
     for k in range(dec.shape[0]):
         if dec[k] < 0:
             decided[dec_unit[k]] = False
-    one = np.empty(1, dtype=np.int64)
     for u in range(n_units):
         if not decided[u]:
             continue
-        # the unit's own branch: the first whose requirements hold
-        for r in range(unit_off[u], unit_off[u + 1]):
-            good = True
-            for i in range(req_off[r], req_off[r + 1]):
-                v = dec[req_dec[i]]
-                if v != req_val[i] and v != DONT_CARE:
-                    good = False
-                    break
-            if good:
-                src_l[u] = lay[8][r]
-                src_u[u] = lay[8][r]
-                a_l[u] = lay[9][r]
-                a_u[u] = lay[9][r]
-                c_l[u] = lay[10][r]
-                c_u[u] = lay[10][r]
-                break
-    one[0] = 0
+        r = unit_branch(unit_off, req_off, req_dec, req_val, dec, u)  # the unit's own branch: exact
+        if r >= 0:
+            src_l[u] = lay[8][r]
+            src_u[u] = lay[8][r]
+            a_l[u] = lay[9][r]
+            a_u[u] = lay[9][r]
+            c_l[u] = lay[10][r]
+            c_u[u] = lay[10][r]
     d = Z.shape[1]
     HL = np.empty((n_units, d))
     HU = np.empty((n_units, d))
