@@ -29,6 +29,8 @@ __all__ = [
     "ENGINE_SIGN_BAND",
     "LP_SIGN_BAND",
     "FACET_MATCH",
+    "BACKWARD_WITNESS",
+    "BACKWARD_FLAT",
     "resolve",
 ]
 
@@ -102,6 +104,17 @@ LP_SIGN_BAND: float = 1e-7
 #: Two unit-norm facet rows (and their offsets) within this are the same hyperplane (the
 #: explorer's candidate test for neighbouring pieces; an LP then decides).
 FACET_MATCH: float = 1e-6
+
+#: The backward procedure (:mod:`preimage.layer.backward`) reuses an LP point of a node for the
+#: branch it already satisfies: a unit's ``h_u`` and ``z_u`` (rows normalised by ``‖w_u‖``) within
+#: this distance of the branch's equations count as satisfying it (else an LP decides). A wrong
+#: call only costs an LP elsewhere, never a piece: every leaf is re-solved.
+BACKWARD_WITNESS: float = 1e-9
+
+#: A face piece of the backward procedure whose zero unit ``i`` has ``min z_i / ‖w_i‖`` above
+#: ``-BACKWARD_FLAT`` lies on the hyperplane ``z_i = 0``: it is the same set as the piece with
+#: ``i`` positive (``h_i = z_i = 0`` there), which is kept instead.
+BACKWARD_FLAT: float = 1e-9
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)

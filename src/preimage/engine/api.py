@@ -305,6 +305,7 @@ def preimage(
     out: str | os.PathLike[str] | None = None,
     checkpoint: str | os.PathLike[str] | None = None,
     near: ArrayLike | None = None,
+    method: str = "forward",
 ) -> PreimageResult:
     """The exact set of inputs in ``domain`` whose layer-``layer`` value lies in ``target``.
 
@@ -331,6 +332,13 @@ def preimage(
     near : an input whose side of every split is explored first (e.g. the example whose
         activity is the target: its piece is then found first under a budget). The result
         does not depend on it.
+    method : ``"forward"`` (default: the engine's forward enumeration of activation regions)
+        or ``"dual-basis"``: the papers' backward procedure — the one-layer preimage in
+        generator form, pulled back layer by layer to the input
+        (:mod:`preimage.layer.backward`). Same set; ReLU and affine layers only; its
+        budgets stop with ``complete=False`` but leave no checkpoint, so ``out``,
+        ``checkpoint``, ``workers`` > 1, ``scheduler`` and ``backend`` other than ``"auto"``
+        are refused with it.
 
     Returns
     -------
@@ -352,6 +360,12 @@ def preimage(
     """
     net = _check_network(net)
     time_limit, max_pieces, workers = _budgets(time_limit, max_pieces, workers, scheduler)
+    if method == "dual-basis":
+        return _dual_basis(net, target, layer=layer, domain=domain, time_limit=time_limit, max_pieces=max_pieces,
+                           prune=prune, workers=workers, scheduler=scheduler, progress=progress, backend=backend,
+                           out=out, checkpoint=checkpoint, near=near)
+    if method != "forward":
+        raise InvalidInputError(f"method must be 'forward' or 'dual-basis', got {method!r}")
     _writable(out, "out")
     _writable(checkpoint, "checkpoint")
     tgt = normalize_target(target, net, layer)
@@ -368,6 +382,25 @@ def preimage(
                       progress=progress, out=out, checkpoint=checkpoint)
     assert isinstance(result, PreimageResult)  # (not a decision)
     return result
+
+
+def _dual_basis(net: Network, target: Any, *, layer: int | None, domain: Any, time_limit: float | None,
+                max_pieces: int | None, prune: bool, workers: int, scheduler: Any,
+                progress: Callable[[RunStats], None] | None, backend: str, out: Any, checkpoint: Any,
+                near: ArrayLike | None) -> PreimageResult:
+    """``preimage(..., method="dual-basis")``: refuse the options it has no use for, then run it."""
+    from ..layer.backward import backward_preimage
+
+    refused = {"out": out is not None, "checkpoint": checkpoint is not None, "workers": workers != 1,
+               "scheduler": scheduler is not None, "backend": backend != "auto"}
+    for name, given in refused.items():
+        if given:
+            raise InvalidInputError(
+                f"method='dual-basis' does not take {name}= (it runs serially in memory and keeps no checkpoint; "
+                f"a stopped run is re-run with a larger budget); use method='forward' for {name}=")
+    with _blas_single_thread():
+        return backward_preimage(net, target, layer=layer, domain=domain, time_limit=time_limit,
+                                 max_pieces=max_pieces, prune=prune, progress=progress, near=near)
 
 
 def linear_regions(
