@@ -247,3 +247,55 @@ def test_acasxu_layer2_box_target_equals_forward(acas_net):
     for res in (f, b):
         got = res.set.contains(X, tol=1e-10)
         assert np.all(got[inside]) and not np.any(got[outside])
+
+
+def test_face_pieces_are_the_dual_basis_form():
+    """A piece with zero units ``I`` is ``E (F_I − b) − cone{e_i : i ∈ I}`` (in the domain), with
+    ``E = W⁻¹`` (numpy) and ``F_I = Q ∩ {h_I = 0, h_J >= 0}``: checked both ways by numpy."""
+    rng = np.random.default_rng(11)
+    W, b = rng.normal(size=(3, 3)), 0.3 * rng.normal(size=3)
+    net = preimage.Network.from_arrays([(W, b, True), (np.eye(3), np.zeros(3), False)])
+    target = Box([-1.0, -1.0, -1.0], [0.8, 0.6, 0.7])  # meets several faces of the orthant
+    box = Box(-5 * np.ones(3), 5 * np.ones(3))
+    res = preimage.preimage(net, target, layer=1, domain=box, method="dual-basis")
+    E = np.linalg.inv(W)
+    faces = set()
+    for p in res.set:
+        zero = ~p.pattern
+        faces.add(tuple(zero))
+        # piece -> generators: h = relu(Wx + b) in F_I, alpha = -(Wx + b)_I >= 0, x = E(h - b) - E_I alpha
+        X = p.polyhedron.sample(30, seed=2)
+        Z = X @ W.T + b
+        Hh = np.maximum(Z, 0.0)
+        assert np.all(Hh[:, zero] == 0.0) and np.all(Hh <= np.asarray(target.hi) + 1e-9)
+        alpha = -Z[:, zero]
+        assert np.all(alpha >= -1e-9)
+        assert np.allclose((Hh - b) @ E.T - alpha @ E[:, zero].T, X, atol=1e-9)
+        # generators -> piece: any h of the face and alpha >= 0 give a point of the piece
+        F = Polyhedron(np.vstack([np.eye(3), -np.eye(3)[~zero]]), np.concatenate([target.hi, np.zeros((~zero).sum())]),
+                       np.eye(3)[zero], np.zeros(zero.sum()))
+        Hs = F.sample(30, seed=3)
+        G = (Hs - b) @ E.T - rng.uniform(0, 2, size=(30, zero.sum())) @ E[:, zero].T
+        G = G[np.all(np.abs(G) <= 5, axis=1)]
+        assert len(G) and np.all(p.polyhedron.contains(G, tol=1e-7))
+    assert len(faces) >= 3  # several faces of the orthant are met
+
+
+def test_polyhedron_domain_gives_no_empty_piece_and_the_forward_set():
+    specs = random_specs(4, 2, [5, 4])
+    net = preimage.Network.from_arrays(specs)
+    triangle = Polyhedron([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [1.0, 1.0, 0.5])  # x >= -1, y >= -1, x + y <= 0.5
+    H = numpy_forward(specs, Box([-1, -1], [1, 1]).sample(400, seed=0))
+    target = Box(np.quantile(H, 0.2, axis=0) - 0.05, np.quantile(H, 0.9, axis=0) + 0.05).as_polyhedron()
+    f, b = both(net, target, 2, triangle)
+    assert len(b.set) and not any(p.polyhedron.is_empty() for p in b.set)
+    X = grid(2, 81)
+    inside_dom = np.asarray(triangle.contains(X, tol=0.0)) & np.all(X @ np.asarray(triangle.A).T
+                                                                     - np.asarray(triangle.b) < -1e-9, axis=1)
+    Hx = numpy_forward(specs, X)
+    slack = (Hx @ np.asarray(target.A).T - np.asarray(target.b)).max(axis=1)
+    inside, outside = inside_dom & (slack < -MARGIN), (slack > MARGIN) | ~np.asarray(triangle.contains(X, tol=1e-9))
+    assert inside.sum() > 10 and outside.sum() > 10
+    for res in (f, b):
+        got = res.set.contains(X, tol=1e-10)
+        assert np.all(got[inside]) and not np.any(got[outside])

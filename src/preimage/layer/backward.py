@@ -91,11 +91,22 @@ class _Stop(Exception):
         self.reason = reason
 
 
-def _clean(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rows normalised to unit length; zero rows dropped."""
+def _clean(A: np.ndarray, b: np.ndarray, *, equal: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows normalised to unit length, zero rows dropped; ``None`` when a zero row is violated
+    (``0 <= b`` with ``b < 0``, or ``0 = d`` with ``d ≠ 0``, beyond the feasibility tolerance)."""
     norms = np.linalg.norm(A, axis=1)
     keep = norms > tolerances.ZERO_ROW
+    tol = tolerances.FEASIBILITY
+    if np.any((np.abs(b[~keep]) > tol) if equal else (b[~keep] < -tol)):
+        return None
     return A[keep] / norms[keep, None], b[keep] / norms[keep]
+
+
+def _rows(A: np.ndarray, b: np.ndarray, C: np.ndarray,
+          d: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """:func:`_clean` of a system ``A x <= b, C x = d``."""
+    ineq, eq = _clean(A, b), _clean(C, d, equal=True)
+    return None if ineq is None or eq is None else (*ineq, *eq)
 
 
 def _interval_bounds(weights: Sequence[np.ndarray], biases: Sequence[np.ndarray], relus: Sequence[bool],
@@ -172,9 +183,12 @@ class _Backward:
         """Pull ``Q`` (a piece in the space of ``h_level``) back to the input; emit its pieces."""
         self._tick()
         if level == 0:
-            A, b = _clean(np.vstack([self.domain.A, Q.A]), np.concatenate([self.domain.b, Q.b]))
-            C, d = _clean(np.vstack([self.domain.C, Q.C]), np.concatenate([self.domain.d, Q.d]))
-            P = Polyhedron._trusted(A, b, C, d)
+            rows = _rows(np.vstack([self.domain.A, Q.A]), np.concatenate([self.domain.b, Q.b]),
+                         np.vstack([self.domain.C, Q.C]), np.concatenate([self.domain.d, Q.d]))
+            if rows is None:  # (a face piece whose rows contradict: empty)
+                self.counters["pruned"] += 1
+                return
+            P = Polyhedron._trusted(*rows)
             self._emit(Piece._trusted(P, Q.pattern, AffineMap._trusted(Q.M, Q.c)), disjunct)
             return
         if self.relu[level - 1]:
@@ -187,10 +201,18 @@ class _Backward:
     def affine(self, Q: _Piece, level: int) -> _Piece | None:
         """The pullback of ``Q`` through the affine layer ``level`` (``None`` if empty)."""
         W, b = self.W[level - 1], self.b[level - 1]
-        A, rhs = _clean(Q.A @ W, Q.b - Q.A @ b)
-        C, d = _clean(Q.C @ W, Q.d - Q.C @ b)
+        rows = _rows(Q.A @ W, Q.b - Q.A @ b, Q.C @ W, Q.d - Q.C @ b)
+        if rows is None:
+            self.counters["pruned"] += 1
+            return None
+        A, rhs, C, d = rows
         lo, hi = self.space_bounds(level - 1)
-        lp = _solver.LinearProgram(A, rhs, C, d, lo, hi, n=W.shape[1])
+        if level == 1:  # the input: with the domain's rows
+            dom = self.domain
+            lp = _solver.LinearProgram(np.vstack([A, dom.A]), np.concatenate([rhs, dom.b]), np.vstack([C, dom.C]),
+                                       np.concatenate([d, dom.d]), lo, hi, n=W.shape[1])
+        else:
+            lp = _solver.LinearProgram(A, rhs, C, d, lo, hi, n=W.shape[1])
         self.counters["lps"] += 1
         if not lp.is_feasible():
             self.counters["pruned"] += 1
@@ -241,10 +263,14 @@ class _FaceSearch:
             tri[np.arange(split.size), n + split] = 1.0
             rows.append(tri)
             rhs.append(s * (b[split] - z_lo[split]))
-        C = np.hstack([np.zeros((Q.C.shape[0], n)), Q.C])
+        C, d = np.hstack([np.zeros((Q.C.shape[0], n)), Q.C]), Q.d
+        if level == 1:  # x is the input: the domain's own rows (its bounding box is in the column bounds)
+            dom = run.domain
+            rows.append(np.hstack([dom.A, np.zeros((dom.A.shape[0], m))]))
+            rhs.append(dom.b)
+            C, d = np.vstack([C, np.hstack([dom.C, np.zeros((dom.C.shape[0], m))])]), np.concatenate([d, dom.d])
         self.unit_row0 = Q.A.shape[0]
-        self.lp = _solver.LinearProgram(np.vstack(rows), np.concatenate(rhs), C, Q.d, self.lower, self.upper,
-                                        n=n + m)
+        self.lp = _solver.LinearProgram(np.vstack(rows), np.concatenate(rhs), C, d, self.lower, self.upper, n=n + m)
         self.positive = np.zeros(m, dtype=bool)
 
     def _solve(self) -> np.ndarray | None:
@@ -320,10 +346,13 @@ class _FaceSearch:
             self.run.counters["pruned"] += 1
             return
         Q, W, b, pos = self.Q, self.W, self.bias, self.positive.copy()
-        A = np.vstack([Q.A[:, pos] @ W[pos], W[~pos], -W[pos]])
-        rhs = np.concatenate([Q.b - Q.A[:, pos] @ b[pos], -b[~pos], b[pos]])
-        A, rhs = _clean(A, rhs)
-        C, d = _clean(Q.C[:, pos] @ W[pos], Q.d - Q.C[:, pos] @ b[pos])
+        rows = _rows(np.vstack([Q.A[:, pos] @ W[pos], W[~pos], -W[pos]]),
+                     np.concatenate([Q.b - Q.A[:, pos] @ b[pos], -b[~pos], b[pos]]),
+                     Q.C[:, pos] @ W[pos], Q.d - Q.C[:, pos] @ b[pos])
+        if rows is None:  # a zero row the LP accepted within its tolerance but not within ours
+            self.run.counters["pruned"] += 1
+            return
+        A, rhs, C, d = rows
         self.on_child(_Piece(A, rhs, C, d, Q.M[:, pos] @ W[pos], Q.M[:, pos] @ b[pos] + Q.c,
                                     np.concatenate([pos, Q.pattern])))
 
