@@ -266,3 +266,18 @@ def test_bad_input(m1d, signals):
     lin = preimage.Network.from_arrays([(np.eye(2), [0.0, 0.0], False)])
     with pytest.raises(InvalidInputError, match="ReLU"):
         step_edge_members(lin, [1.0, 2.0])
+
+
+def test_example_script_checks_pass_on_a_few_signals(signals):
+    """``examples/step_edges.py``'s measurement (which writes docs/gallery/step_edges.json) on a few
+    signals: its PyTorch float64 and library checks hold."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("step_edges_example", ROOT / "examples" / "step_edges.py")
+    ex = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ex)
+    net = preimage.load(str(MODELS / "mnist1d_cnn.onnx"))
+    res, st = ex.measure(net, signals[:5], MODELS / "mnist1d_cnn.pt", (1, 40))
+    assert st["inputs"] == 5 and st["step_edges_total"] == sum(len(s.regions) for s in res) > 0
+    assert st["max_abs_activity_change_torch_float64"] <= TOL64
+    assert st["inputs_all_members_in_library_preimage"] == 5
