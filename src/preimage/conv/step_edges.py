@@ -16,10 +16,10 @@ so ``x + v ∈ P_1(a)`` if and only if ``W_J v = 0`` and ``W_I (x + v) + b_I <= 
 
 What :func:`step_edge_members` builds, exactly:
 
-1. The **free inputs** ``F``: the pixels (samples) every unit of which the receptive field
-   contains them — every output channel, every location whose weight on the pixel is non-zero
-   — is deleted. These are the paper's negative-response locations: all kernels covering them
-   respond with ``w·x + b <= 0``.
+1. The **free inputs** ``F``: the pixels (samples) such that every unit whose receptive field
+   contains them — in every output channel, at every location with a non-zero weight on the
+   pixel — is deleted. These are the paper's negative-response locations: all kernels covering
+   them respond with ``w·x + b <= 0``.
 2. The **step regions** ``S_1, S_2, …``: the connected components of ``F`` on the input grid
    (runs of samples in 1-D, 4-connected pixel sets in 2-D, per input channel), largest first.
 3. The **step edges** ``v_r = h_r · 1_{S_r}``: the image raised (or lowered) by a constant
