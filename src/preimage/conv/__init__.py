@@ -7,7 +7,9 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
 * :func:`cone_geometry` — a summary of the cone.
 * :func:`nesting_radius` (operational, any ``d``) and :func:`literal_nesting` (the §5
   definition for ``d <= 8``) — nested cones.
-* :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`.
+* :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`;
+  :func:`step_edge_members` — step edges at a real input's negative-response locations that
+  keep its first-layer activity (paper 002, §3, on a trained CNN).
 * :func:`cell_map` — every cell of a layer's arrangement in a box of the orthant, the output
   intersection subspace it maps to, and whether dimension is non-increasing (Fig. 3:
   :func:`paper_fig3_identity`, :func:`paper_fig3_wide_cone`).
@@ -65,6 +67,8 @@ _LAZY = {
     'effective_bias': 'kernels',
     'effective_kernel': 'kernels',
     'step_edge_null_vector': 'kernels',
+    'StepEdgeMembers': 'step_edges',
+    'step_edge_members': 'step_edges',
     'MAX_LITERAL_SIZE': 'nesting',
     'LiteralNesting': 'nesting',
     'NestingRadius': 'nesting',
@@ -103,6 +107,7 @@ __all__ = [
     "NestingRadius",
     "PiecewiseAffineManifold",
     "StepEdge",
+    "StepEdgeMembers",
     "SubsetNesting",
     "SymmetryCheck",
     "activity_preimages_by_layer",
@@ -126,6 +131,7 @@ __all__ = [
     "random_pullback_example",
     "restricted_nesting_fraction",
     "row_nesting_radii",
+    "step_edge_members",
     "step_edge_null_vector",
 ]
 
@@ -177,6 +183,7 @@ if TYPE_CHECKING:  # pragma: no cover
         pullback,
         random_pullback_example,
     )
+    from .step_edges import StepEdgeMembers, step_edge_members
 
 
 #: public functions named like the submodule that defines them
