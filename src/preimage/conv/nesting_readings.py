@@ -511,7 +511,8 @@ class NestingReport:
                  f"apex {-L.bias / L.kernel_sum if L.kernel_sum else float('nan'):.6g}·1, angle "
                  f"{math.degrees(c.angle):.2f}° (orthant {math.degrees(c.preceding_angle):.2f}°)"]
         for r in self.readings:
-            rad = "every radius" if r.radius == math.inf else ("never" if r.radius == -math.inf else f"R <= {r.radius + 0.0:.6g}")
+            rad = ("every radius" if r.radius == math.inf
+                   else "never" if r.radius == -math.inf else f"R <= {r.radius + 0.0:.6g}")
             lines.append(f"  {r.name:<21} {'holds' if r.holds else 'fails':<6} {rad:<18} ({r.radius_method})")
         if self.orientation is not None:
             o = self.orientation
