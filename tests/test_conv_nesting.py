@@ -1,5 +1,10 @@
-"""Nested cones: the closed-form nesting radius against dense random sampling, and the
-literal §5 definition (LPs) against the operational property."""
+"""Nested cones: the closed-form nesting radius against dense random sampling, the literal §5
+definition (LPs) against the operational property, and every reading of complete nesting
+(issue 11: as written, operational, cone containment, angle; the cone's rotation).
+
+Independent oracles for the readings: the dense circulant written with loops (oracle_dense), its
+inverse and eigen-decomposition by numpy.linalg, LPs by scipy.optimize.linprog (not the library's
+HiGHS wrapper), forward passes for cone membership, random sampling, finite differences."""
 
 from __future__ import annotations
 
@@ -10,14 +15,22 @@ import numpy as np
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from scipy.optimize import linprog
 
 from preimage import InvalidInputError
 from preimage.conv import (
+    MAX_AS_WRITTEN_SIZE,
     MAX_LITERAL_SIZE,
+    as_written_radius,
     circulant,
+    cone_containment,
+    cone_orientation,
     element_map,
     literal_nesting,
+    nested_as_written,
     nesting_radius,
+    nesting_report,
+    orientation_freedom,
     restricted_nesting_fraction,
     row_nesting_radii,
 )
@@ -244,20 +257,6 @@ def test_literal_bad_input():
 # Independent oracles below: the dense circulant written with loops (oracle_dense), its inverse and
 # eigen-decomposition by numpy.linalg, LPs by scipy.optimize.linprog (not the library's HiGHS
 # wrapper), forward passes for cone membership, random sampling, finite differences.
-from itertools import combinations  # noqa: E402
-
-from scipy.optimize import linprog  # noqa: E402
-
-from preimage.conv import (  # noqa: E402
-    MAX_AS_WRITTEN_SIZE,
-    as_written_radius,
-    cone_containment,
-    cone_orientation,
-    nested_as_written,
-    nesting_report,
-    orientation_freedom,
-)
-
 
 def plane_angle(C: np.ndarray) -> float:
     """Angle of the hyperplane with normal ``C[0]`` to the identity line: 90° minus the angle
@@ -428,7 +427,7 @@ def test_as_written_against_brute_force_sampling(kernel, d, b, orientation):
     for s in res.subsets:
         for I in {tuple(sorted((i + r) % d for i in s.subset)) for r in range(d)}:
             I = list(I)
-            pts = _m_points(C, b, I, sigma, rng, 300)
+            pts = _m_points(C, b, I, sigma, rng, 200)
             assert s.vacuous == (not pts and not _m_points(C, b, I, sigma, rng, 2000))
             checks = [_as_written_at(C, b, I, x, sigma) for x in pts]
             w1 = all(c[0] for c in checks)
@@ -480,6 +479,12 @@ def test_readings_part_on_random_kernels():
         apex = -b / kernel.sum()
         assert v["containment"] == bool(apex >= -1e-12 and np.linalg.inv(C).min() >= -1e-12)
         assert v["angle"] == (plane_angle(C) <= plane_angle(np.eye(d)) + 1e-12)
+        # operational with a > 0 implies containment (a Z-matrix with C·1 > 0 is an M-matrix)
+        assert not (v["operational"] and kernel.sum() > 0) or v["containment"]
+        # containment implies the angle relation
+        assert not v["containment"] or v["angle"]
+        # as written needs the apex outside the orthant (M_{1..d} empty) or at the origin
+        assert not v["as_written"] or apex < 0 or b == 0
         seen.add(tuple(v[k] for k in ("operational", "containment", "angle")))
     assert (True, False, True) in seen and (False, True, True) in seen and (False, False, True) in seen
 

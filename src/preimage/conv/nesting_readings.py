@@ -322,7 +322,7 @@ def nested_as_written(layer: CirculantLayer, radius: float = math.inf, *, orient
     >>> from preimage.conv import circulant
     >>> res = nested_as_written(circulant([1.0, -0.5], 2, bias=-0.1))   # apex 0.2·1: M_{0,1} = {apex}
     >>> res.holds("exact"), [s.subset for s in res.subsets if not s.contains_element]
-    (False, [(0, 1)])
+    (False, [(0,), (0, 1)])
     >>> res = nested_as_written(circulant([1.0, -2.0], 2, bias=-0.1))   # apex −0.1·1
     >>> res.holds("exact"), res.subsets[0].witness.tolist(), res.subsets[-1].vacuous
     (False, [0.1, 0.0], True)
@@ -357,8 +357,10 @@ def as_written_radius(layer: CirculantLayer, *, clause: Clause = "exact", orient
     lower end (where it held, or 0) is returned.
 
     >>> from preimage.conv import circulant
-    >>> as_written_radius(circulant([1.0, -2.0], 2, bias=-0.1))
+    >>> as_written_radius(circulant([1.0, 0.0, 0.0], 3, bias=0.3))   # vacuous: M_I misses R^d_+
     inf
+    >>> round(as_written_radius(circulant([1.0, 0.0, 0.0], 3, bias=-0.5)), 2)   # M_{0} = {x_0 = 0.5}
+    0.5
     """
     _validate(layer, math.inf, orientation, MAX_AS_WRITTEN_SIZE)
     if clause not in ("exact", "exclusive"):
@@ -539,7 +541,9 @@ def nesting_report(layer: CirculantLayer, *, as_written_radii: bool = True) -> N
     >>> from preimage.conv import circulant
     >>> rep = nesting_report(circulant([1.0, -2.0], 2, bias=-0.1))
     >>> rep.verdicts["operational"], rep.verdicts["containment"], rep.verdicts["as_written"]
-    (True, False, True)
+    (True, False, False)
+    >>> round(rep["containment"].radius, 9), rep["angle"].holds
+    (0.1, True)
     """
     nr = nesting_radius(layer)
     cont = cone_containment(layer)

@@ -35,6 +35,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import tolerances
 from .._validation import as_float_array, readonly
@@ -153,7 +154,7 @@ def _rank(J: np.ndarray, scale: float) -> tuple[int, np.ndarray]:
     return int(np.sum(s > tolerances.AMBIGUOUS_RANK_RELATIVE * scale)), s
 
 
-def orientation_freedom(kernel, d: int) -> OrientationFreedom:
+def orientation_freedom(kernel: ArrayLike, d: int) -> OrientationFreedom:
     """Measure how many cone parameters a 1-D kernel of ``k`` taps can move (module notes).
 
     The maps are linear-then-normalised, so their Jacobians are exact:
