@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import time
+from itertools import combinations
 
 import numpy as np
 import pytest
@@ -457,6 +458,27 @@ def test_as_written_reading_of_the_identity_layer():
     # radius: M_{0} = {x_0 = 0.5} meets [0, R]^3 from R = 0.5 on
     assert as_written_radius(circulant(eye, 3, bias=-0.5)) == pytest.approx(0.5, rel=2e-3)
     assert as_written_radius(circulant(eye, 3, bias=0.3)) == math.inf
+
+
+@pytest.mark.parametrize("kernel, d, b", [ISSUE_A, ([1.0, 0.0, 0.0], 3, -0.5), ISSUE_B])
+def test_as_written_radius_on_both_sides(kernel, d, b):
+    """Below the bisection radius every M_I misses the box [0, R]^d (scipy feasibility LPs), so the
+    definition holds vacuously; just above it some M_I ∩ [0, R]^d has a point where W1 fails
+    (checked by the scipy oracle in the span's α-coordinates)."""
+    layer = circulant(kernel, d, bias=b)
+    R = as_written_radius(layer)
+    assert 0 < R < math.inf
+    C = oracle_dense(kernel, d)
+    subsets = [list(I) for p in range(1, d + 1) for I in combinations(range(d), p)]
+
+    def box_points(I, r):
+        res = linprog(np.zeros(d), A_eq=C[I], b_eq=-b * np.ones(len(I)), bounds=[(0, r)] * d)
+        return res.x if res.status == 0 else None
+    assert all(box_points(I, 0.99 * R) is None for I in subsets)
+    assert nested_as_written(layer, 0.99 * R).holds("exact")
+    assert not nested_as_written(layer, 1.01 * R).holds("exact")
+    hits = [(I, box_points(I, 1.01 * R)) for I in subsets]
+    assert any(x is not None and not _as_written_at(C, b, I, x, -1.0)[0] for I, x in hits)
 
 
 def test_readings_part_on_random_kernels():
