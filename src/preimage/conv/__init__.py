@@ -77,6 +77,7 @@ _LAZY = {
     'restricted_nesting_fraction': 'nesting',
     'row_nesting_radii': 'nesting',
     'MAX_AS_WRITTEN_SIZE': 'nesting_readings',
+    'AUTO_RADII_SIZE': 'nesting_readings',
     'AsWrittenNesting': 'nesting_readings',
     'AsWrittenSubset': 'nesting_readings',
     'ConeContainment': 'nesting_readings',
@@ -143,6 +144,7 @@ __all__ = [
     "restricted_nesting_fraction",
     "row_nesting_radii",
     "MAX_AS_WRITTEN_SIZE",
+    "AUTO_RADII_SIZE",
     "AsWrittenNesting",
     "AsWrittenSubset",
     "ConeContainment",
@@ -199,6 +201,7 @@ if TYPE_CHECKING:  # pragma: no cover
         row_nesting_radii,
     )
     from .nesting_readings import (
+        AUTO_RADII_SIZE,
         MAX_AS_WRITTEN_SIZE,
         AsWrittenNesting,
         AsWrittenSubset,

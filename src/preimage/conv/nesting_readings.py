@@ -54,7 +54,7 @@ by planes Π is completely contained in that formed by the planes Π'"*. The con
 ``Π_i`` around the identity line, on the side where the coordinate cone is the orthant
 ``{I x >= 0}``, is ``K = {x : Cx + b >= 0} = x₀ + S+(E_1 … E_d)`` (apex and the dual basis as
 generators; it opens along ``+1`` iff ``a > 0``). ``K ⊆ R^d_+`` iff ``x₀ >= 0`` and every
-``E_i >= 0`` — exact linear algebra, confirmed by the radius LP.
+``E_i >= 0`` — exact linear algebra on the generators (the radius below is an LP).
 
 **4. Angle relation** (:func:`cone_containment`, ``narrower``): Fig. 2's criterion, *"the
 black lines represent data where the succeeding cone has a wider angle than its predecessor"*:
@@ -91,6 +91,7 @@ from .rotation import ConeOrientation, cone_orientation
 
 __all__ = [
     "MAX_AS_WRITTEN_SIZE",
+    "AUTO_RADII_SIZE",
     "AsWrittenSubset",
     "AsWrittenNesting",
     "nested_as_written",
@@ -107,6 +108,9 @@ log = logging.getLogger(__name__)
 
 #: Largest ``d`` for :func:`nested_as_written` (all ``2^d − 1`` subsets, up to rotation).
 MAX_AS_WRITTEN_SIZE: int = 10
+
+#: Largest ``d`` for which :func:`nesting_report` computes the as-written radii by default.
+AUTO_RADII_SIZE: int = 6
 
 #: The sentence of paper 000 each reading formalises.
 QUOTES: dict[str, str] = {
@@ -465,7 +469,8 @@ def cone_containment(layer: CirculantLayer) -> ConeContainment:
 class Reading:
     """One reading's verdict on the orthant and its radius (see the module notes).
 
-    ``radius`` is ``inf`` (every radius), a finite ``R >= 0`` or ``-inf`` (never);
+    ``radius`` is ``inf`` (every radius), a finite ``R >= 0``, ``-inf`` (never) or ``nan``
+    (not computed);
     ``radius_method`` says how it was obtained; ``quote`` is the sentence it formalises.
     """
 
@@ -513,8 +518,8 @@ class NestingReport:
                  f"apex {-L.bias / L.kernel_sum if L.kernel_sum else float('nan'):.6g}·1, angle "
                  f"{math.degrees(c.angle):.2f}° (orthant {math.degrees(c.preceding_angle):.2f}°)"]
         for r in self.readings:
-            rad = ("every radius" if r.radius == math.inf
-                   else "never" if r.radius == -math.inf else f"R <= {r.radius + 0.0:.6g}")
+            rad = ("every radius" if r.radius == math.inf else "never" if r.radius == -math.inf
+                   else "—" if math.isnan(r.radius) else f"R <= {r.radius + 0.0:.6g}")
             lines.append(f"  {r.name:<21} {'holds' if r.holds else 'fails':<6} {rad:<18} ({r.radius_method})")
         if self.orientation is not None:
             o = self.orientation
@@ -527,14 +532,16 @@ def _radius_of(value: float, holds_everywhere: bool) -> float:
     return math.inf if holds_everywhere else value
 
 
-def nesting_report(layer: CirculantLayer, *, as_written_radii: bool = True) -> NestingReport:
+def nesting_report(layer: CirculantLayer, *, as_written_radii: bool | None = None) -> NestingReport:
     """Which readings of complete nesting hold for ``layer``, and up to which input radius.
 
     Parameters
     ----------
     layer : a :class:`CirculantLayer` with an apex (``a ≠ 0``) and ``C`` invertible.
-    as_written_radii : compute the as-written radii by bisection (``d <= MAX_AS_WRITTEN_SIZE``;
-        otherwise the as-written readings are left out).
+    as_written_radii : compute the as-written radii by bisection (each step enumerates the
+        vertices of ``M_I ∩ [0, R]^d``: seconds for ``d <= 6``, minutes for ``d = 10``). Default
+        ``None``: only when ``d <= AUTO_RADII_SIZE``; otherwise their radius is ``nan`` ("not
+        computed"). For ``d > MAX_AS_WRITTEN_SIZE`` the as-written readings are left out.
 
     Examples
     --------
@@ -549,6 +556,8 @@ def nesting_report(layer: CirculantLayer, *, as_written_radii: bool = True) -> N
     cont = cone_containment(layer)
     readings: list[Reading] = []
     detail = None
+    if as_written_radii is None:
+        as_written_radii = layer.size <= AUTO_RADII_SIZE
     if layer.size <= MAX_AS_WRITTEN_SIZE:
         detail = nested_as_written(layer)
         for name, clause in (("as_written", "exact"), ("as_written_exclusive", "exclusive")):
@@ -556,7 +565,7 @@ def nesting_report(layer: CirculantLayer, *, as_written_radii: bool = True) -> N
             if as_written_radii:
                 rad, how = as_written_radius(layer, clause=clause), "bisection on the exact predicate, box [0,R]^d"  # type: ignore[arg-type]
             else:
-                rad, how = (math.inf if holds else math.nan), "not computed"
+                rad, how = math.nan, "radius not computed"
             readings.append(Reading(name, holds, rad, how, QUOTES["as_written"]))
     readings.append(Reading("operational", nr.radius == math.inf, nr.radius, "closed form −b/P, box [0,R]^d",
                             QUOTES["operational"]))
