@@ -494,6 +494,7 @@ def test_readings_part_on_random_kernels():
         if abs(np.linalg.det(C)) < 1e-3 or abs(kernel.sum()) < 1e-3:
             continue
         rep = nesting_report(circulant(kernel, d, bias=b), as_written_radii=False)
+        assert math.isnan(rep["as_written"].radius) and "radius not computed" in str(rep)
         v = rep.verdicts
         # independent: operational = sign test; containment = inverse-positivity and apex >= 0
         P = np.maximum(kernel[1:], 0).sum()
