@@ -6,7 +6,9 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
   angle, cyclic symmetry; :func:`conv_vs_circulant` — how far the real convolution is.
 * :func:`cone_geometry` — a summary of the cone.
 * :func:`nesting_radius` (operational, any ``d``) and :func:`literal_nesting` (the §5
-  definition for ``d <= 8``) — nested cones.
+  definition for ``d <= 8``) — nested cones; :func:`nesting_report` — every reading of the §5
+  definition (as written, operational, cone containment, angle) with its radius;
+  :func:`cone_orientation` / :func:`orientation_freedom` — the cone's rotation.
 * :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`;
   :func:`step_edge_members` — step edges at a real input's negative-response locations that
   keep its first-layer activity (paper 002, §3, on a trained CNN).
@@ -78,6 +80,21 @@ _LAZY = {
     'nesting_radius': 'nesting',
     'restricted_nesting_fraction': 'nesting',
     'row_nesting_radii': 'nesting',
+    'MAX_AS_WRITTEN_SIZE': 'nesting_readings',
+    'AUTO_RADII_SIZE': 'nesting_readings',
+    'AsWrittenNesting': 'nesting_readings',
+    'AsWrittenSubset': 'nesting_readings',
+    'ConeContainment': 'nesting_readings',
+    'NestingReport': 'nesting_readings',
+    'Reading': 'nesting_readings',
+    'as_written_radius': 'nesting_readings',
+    'cone_containment': 'nesting_readings',
+    'nested_as_written': 'nesting_readings',
+    'nesting_report': 'nesting_readings',
+    'ConeOrientation': 'rotation',
+    'OrientationFreedom': 'rotation',
+    'cone_orientation': 'rotation',
+    'orientation_freedom': 'rotation',
     'Gluing': 'pullback',
     'ManifoldPiece': 'pullback',
     'PiecewiseAffineManifold': 'pullback',
@@ -132,6 +149,21 @@ __all__ = [
     "restricted_nesting_fraction",
     "row_nesting_radii",
     "step_edge_members",
+    "MAX_AS_WRITTEN_SIZE",
+    "AUTO_RADII_SIZE",
+    "AsWrittenNesting",
+    "AsWrittenSubset",
+    "ConeContainment",
+    "NestingReport",
+    "Reading",
+    "as_written_radius",
+    "cone_containment",
+    "nested_as_written",
+    "nesting_report",
+    "ConeOrientation",
+    "OrientationFreedom",
+    "cone_orientation",
+    "orientation_freedom",
     "step_edge_null_vector",
 ]
 
@@ -174,6 +206,19 @@ if TYPE_CHECKING:  # pragma: no cover
         restricted_nesting_fraction,
         row_nesting_radii,
     )
+    from .nesting_readings import (
+        AUTO_RADII_SIZE,
+        MAX_AS_WRITTEN_SIZE,
+        AsWrittenNesting,
+        AsWrittenSubset,
+        ConeContainment,
+        NestingReport,
+        Reading,
+        as_written_radius,
+        cone_containment,
+        nested_as_written,
+        nesting_report,
+    )
     from .pullback import (
         Gluing,
         ManifoldPiece,
@@ -183,6 +228,7 @@ if TYPE_CHECKING:  # pragma: no cover
         pullback,
         random_pullback_example,
     )
+    from .rotation import ConeOrientation, OrientationFreedom, cone_orientation, orientation_freedom
     from .step_edges import StepEdgeMembers, step_edge_members
 
 
