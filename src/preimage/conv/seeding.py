@@ -275,7 +275,8 @@ def seed_pullback(net, G, g, domain, *, layer: int | None = None) -> SeededManif
     gv = as_vector("g", g, length=Gm.shape[0])
     dom = _as_polyhedron(domain)
     if dom.ambient_dim != net.input_dim:
-        raise InvalidInputError(f"domain must live in the input space R^{net.input_dim}, got dimension {dom.ambient_dim}")
+        raise InvalidInputError(
+            f"domain must live in the input space R^{net.input_dim}, got dimension {dom.ambient_dim}")
     arrays = {k: _layer_arrays(net, k) for k in range(1, L + 1)}
     M = Polyhedron(np.zeros((0, width)), np.zeros(0), Gm, gv)
     # step 1: M cut by the intersection subspaces of the output hyperplanes (eq. 21)
