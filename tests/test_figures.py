@@ -295,3 +295,26 @@ def test_paper000_fig4_pieces_map_into_the_triangle():
     X = preimage.Box(np.zeros(3), np.full(3, m.RADIUS)).sample(2000, seed=9)
     off = ~man.contains(X)
     assert np.all(np.abs(net.forward(X[off]).sum(axis=1) - m.C) > 0)
+
+
+def test_paper000_fig4_right_half_spans_map_onto_the_triangle_through_the_remaining_layers():
+    """Every span drawn in the right half (layer l's spans in the output space of layer l − 1,
+    cut by its orthant) maps, through layers l … 3 (a numpy forward pass written here), onto
+    M ∩ R³₊; its points with the components −e_i, i ∈ Z, put exactly the outputs Z at zero."""
+    m = module("paper000_fig4")
+    d = m.compute()
+    specs = [(np.asarray(lay.dense_weight), np.asarray(lay.bias)) for lay in d.net.layers]
+    count = {1: 0, 2: 0, 3: 0}
+    for layer in (3, 2, 1):
+        for i, P in m._span_regions(d, layer):
+            X = P.sample(15, seed=layer * 100 + i, burn_in=40, thin=3)
+            H = X
+            for W, b in specs[layer - 1:]:
+                H = np.maximum(H @ W.T + b, 0.0)
+            assert np.allclose(H.sum(axis=1), m.C, atol=1e-9) and np.all(H >= 0)
+            W, b = specs[layer - 1]
+            Z = list(d.seeded.spans[i].zero)
+            pre = X @ W.T + b
+            assert np.all(pre[:, Z] <= 1e-9)
+            count[layer] += 1
+    assert count == {3: 7, 2: 19, 1: 37}

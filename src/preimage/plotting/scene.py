@@ -336,17 +336,21 @@ def render_plotly(items: Sequence, fig, row: int = 1, col: int = 1) -> list:
     return traces
 
 
-def plotly_figure(scenes: Sequence[Scene], title: str = ""):
-    """An interactive plotly figure with one 3-D scene per :class:`Scene`, side by side."""
+def plotly_figure(scenes: Sequence[Scene], title: str = "", cols: int | None = None):
+    """An interactive plotly figure with one 3-D scene per :class:`Scene`, side by side
+    (``cols`` per row; default: all in one row)."""
     from .._optional import require
 
     make_subplots = require("plotly.subplots", "interactive 3-D figures").make_subplots
 
     n = len(scenes)
-    fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
-                        subplot_titles=[s.title for s in scenes], horizontal_spacing=0.02)
+    ncols = n if cols is None else max(1, min(int(cols), n))
+    nrows = -(-n // ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, specs=[[{"type": "scene"}] * ncols] * nrows,
+                        subplot_titles=[s.title for s in scenes], horizontal_spacing=0.02,
+                        vertical_spacing=0.06 if nrows > 1 else None)
     for c, sc in enumerate(scenes, start=1):
-        render_plotly(sc.items, fig, row=1, col=c)
+        render_plotly(sc.items, fig, row=(c - 1) // ncols + 1, col=(c - 1) % ncols + 1)
         key = "scene" if c == 1 else f"scene{c}"
         layout: dict[str, Any] = {
             "xaxis_title": sc.axis_labels[0], "yaxis_title": sc.axis_labels[1], "zaxis_title": sc.axis_labels[2],
