@@ -247,6 +247,46 @@ def test_paper000_fig2_bias_only_left_and_nesting_on_the_right():
         assert h.max() >= s.radius - EPS
 
 
+def test_paper000_fig2_right_coloured_by_the_cone_angle_criterion():
+    """The paper's criterion, computed here from the hyperplane normals: the angle between a
+    hyperplane of [[a, b], [b, a]] and the identity line is 90° minus the angle between its
+    normal (a, b) and (1, 1); black = wider than the predecessor's (orthant: normal (1, 0))."""
+    m = module("paper000_fig2")
+
+    def angle(n):
+        n = np.asarray(n, dtype=float)
+        cos = abs(n @ np.ones(2)) / (np.linalg.norm(n) * np.sqrt(2))
+        return np.pi / 2 - np.arccos(np.clip(cos, -1, 1))
+
+    prev = angle([1.0, 0.0])
+    expect = []
+    for k, (a, b, _c) in enumerate(m.RIGHT, start=1):
+        cur = angle([a, b])
+        if cur > prev:
+            expect.append(k)
+        prev = cur
+    assert tuple(expect) == m.wider_layers(m.RIGHT) == (2, 4, 6)
+    assert m.wider_layers(m.LEFT) == ()
+    # a wider layer turns a zero coordinate positive somewhere in [0, 2]² (beyond its radius); a
+    # nested one never does: dense sampling of activities with a zero coordinate
+    rng = np.random.default_rng(12)
+    H = rng.uniform(0, 2, size=(20000, 2))
+    H[rng.random(20000) < 0.5, 0] = 0.0
+    for k, (a, b, c) in enumerate(m.RIGHT, start=1):
+        Y = np.maximum(H @ np.array([[a, b], [b, a]]).T + c, 0.0)
+        lost = np.any((H <= 0) & (Y > EPS), axis=1).any()
+        assert lost == (k in expect)
+    # the dashed flows are trajectories through the layers: a numpy forward pass
+    d = m.compute()
+    for side, params in ((d.left, m.LEFT), (d.right, m.RIGHT)):
+        for p, T in zip(m.FLOW_STARTS, side.flows):
+            h = np.asarray(p, dtype=float)
+            assert np.allclose(T[0], h)
+            for k, (a, b, c) in enumerate(params, start=1):
+                h = np.maximum(np.array([[a, b], [b, a]]) @ h + c, 0.0)
+                assert np.allclose(T[k], h, atol=1e-12)
+
+
 def test_paper000_fig3_contraction_holds_for_identity_and_fails_beyond_the_axis_crossings():
     m = module("paper000_fig3")
     d = m.compute()
