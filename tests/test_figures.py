@@ -358,3 +358,68 @@ def test_paper000_fig4_right_half_spans_map_onto_the_triangle_through_the_remain
             assert np.all(pre[:, Z] <= 1e-9)
             count[layer] += 1
     assert count == {3: 7, 2: 19, 1: 37}
+
+
+# -- labels: inside the figure, not printed over each other (matplotlib's renderer) -----------------------
+def _text_extents(fig, dpi=110):
+    """Every text of the figure's axes (3-D texts at their projected positions) and axis labels,
+    with its window extent from the Agg renderer at the PNG's resolution."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from mpl_toolkits.mplot3d import proj3d
+
+    fig.set_dpi(dpi)
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    out = []
+    for k, ax in enumerate(fig.axes):
+        for t in ax.texts:
+            if not t.get_text():
+                continue
+            x, y = t.get_position()
+            if hasattr(t, "_z"):  # a 3-D text: project it as its draw() does
+                xs, ys, _ = proj3d.proj_transform(x, y, t._z, ax.get_proj())
+                t.set_position((xs, ys))
+                ext = t.get_window_extent(r)
+                t.set_position((x, y))
+            else:
+                ext = t.get_window_extent(r)
+            out.append((k, t.get_text(), ext))
+        labels = [ax.xaxis.label, ax.yaxis.label] + ([ax.zaxis.label] if hasattr(ax, "zaxis") else [])
+        out += [(k, t.get_text(), t.get_window_extent(r)) for t in labels if t.get_text()]
+    return out
+
+
+@pytest.mark.parametrize("name", ["paper000_fig1", "paper002_fig3", "paper000_fig3"])
+def test_labels_lie_inside_the_figure(name):
+    m = module(name)
+    fig = m.matplotlib_figure(m.compute())
+    texts = _text_extents(fig)
+    assert any(t in ("x3", "x3 / y3") for _, t, _ in texts)
+    bb = fig.bbox
+    outside = [(k, t) for k, t, e in texts if not (e.x0 >= bb.x0 and e.y0 >= bb.y0 and e.x1 <= bb.x1 and e.y1 <= bb.y1)]
+    assert outside == []
+
+
+def test_paper000_fig3_plane_labels_do_not_overprint():
+    m = module("paper000_fig3")
+    fig = m.matplotlib_figure(m.compute())
+    texts = _text_extents(fig)
+    for panel in (0, 1):
+        boxes = [e for k, t, e in texts if k == panel and t.startswith("Π")]
+        assert len(boxes) == 3
+        for i in range(3):
+            for j in range(i + 1, 3):
+                assert not boxes[i].overlaps(boxes[j])
+
+
+def test_paper000_fig3_walls_translucent():
+    """The orange coordinate faces (where contraction fails) are drawn see-through (alpha <= 0.05), so
+    the cells behind them show; the cells are more opaque than the walls."""
+    m = module("paper000_fig3")
+    sc = m.scenes(m.compute())[1]
+    from preimage.plotting.scene import Patch
+
+    walls = [it for it in sc.items if isinstance(it, Patch) and it.label and it.label.startswith("coordinate faces")]
+    cells = [it for it in sc.items if isinstance(it, Patch) and it.label and "cell" in it.label]
+    assert walls and cells and all(w.alpha <= 0.05 for w in walls) and min(c.alpha for c in cells) > 5 * walls[0].alpha

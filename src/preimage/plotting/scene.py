@@ -230,7 +230,8 @@ def render_scene_matplotlib(scene: Scene, ax) -> list:
         ax.set_xlim(scene.lo[0], scene.hi[0])
         ax.set_ylim(scene.lo[1], scene.hi[1])
         ax.set_zlim(scene.lo[2], scene.hi[2])
-        ax.set_box_aspect(tuple(np.asarray(scene.hi) - np.asarray(scene.lo)))
+        # ``extra["zoom"] < 1`` shrinks the box inside its axes, leaving room for the axis labels
+        ax.set_box_aspect(tuple(np.asarray(scene.hi) - np.asarray(scene.lo)), zoom=float(scene.extra.get("zoom", 1.0)))
     ax.set_xlabel(scene.axis_labels[0])
     ax.set_ylabel(scene.axis_labels[1])
     ax.set_zlabel(scene.axis_labels[2])
