@@ -423,3 +423,59 @@ def test_paper000_fig3_walls_translucent():
     walls = [it for it in sc.items if isinstance(it, Patch) and it.label and it.label.startswith("coordinate faces")]
     cells = [it for it in sc.items if isinstance(it, Patch) and it.label and "cell" in it.label]
     assert walls and cells and all(w.alpha <= 0.05 for w in walls) and min(c.alpha for c in cells) > 5 * walls[0].alpha
+
+
+# -- paper 002, Fig. 2: bent, not collinear, preimages of points on the output axes ---------------------
+def test_paper002_fig2_curve_check_rejects_collinear_pieces():
+    """The check demands non-collinear pieces: a straight line cut into collinear pieces fails it,
+    a bent one passes."""
+    m = module("paper002_fig2")
+
+    def seg(a, b):  # the segment [a, b] as a polyhedron: x = a + t (b − a), 0 <= t <= 1
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        d = b - a
+        n = np.array([-d[1], d[0]])
+        return preimage.Polyhedron([d, -d], [d @ b, -(d @ a)], [n], [n @ a])
+
+    straight = [seg([0, 0], [1, 1]), seg([1, 1], [2, 2]), seg([2, 2], [2.5, 2.5])]
+    assert m.bend_degrees(straight) == pytest.approx(0.0, abs=1e-4)
+    assert not m.is_piecewise_linear_curve(straight)
+    parallel = [seg([0, 0], [1, 0]), seg([0, 1], [1, 1])]
+    assert not m.is_piecewise_linear_curve(parallel)
+    slight = [seg([0, 0], [1, 0]), seg([1, 0], [2, 0.05])]  # ~2.9°: not visibly bent
+    assert not m.is_piecewise_linear_curve(slight)
+    bent = [seg([0, 0], [1, 0]), seg([1, 0], [2, 1])]
+    assert m.bend_degrees(bent) == pytest.approx(45.0)
+    assert m.is_piecewise_linear_curve(bent)
+
+
+def test_paper002_fig2_axis_preimages_bend_by_root_finding():
+    """Independent of the engine: along 400 vertical lines of the box, the exact points where the
+    network (a numpy forward pass, piecewise linear along the line) reaches y = (t, 0) or (0, t) —
+    those points do not lie on one straight line (the fitted line's residual is large), and the
+    engine's preimage contains every one of them."""
+    from test_conv_pullback import crossings
+
+    m = module("paper002_fig2")
+    d = m.compute()
+    specs = [(W, b, True) for W, b in m.LAYERS]
+    for k, y in m.TARGETS.items():
+        if y.min() > 0:
+            continue
+        i = int(np.argmax(y))
+        G = np.eye(2)[i]
+        pts = []
+        for x1 in np.linspace(m.DOMAIN_LO[0], m.DOMAIN_HI[0], 400):
+            p = np.array([x1, m.DOMAIN_LO[1]])
+            q = np.array([0.0, m.DOMAIN_HI[1] - m.DOMAIN_LO[1]])
+            for x in crossings(specs, G, float(y[i]), p, q):
+                h = x
+                for W, b, _ in specs:
+                    h = np.maximum(W @ h + b, 0.0)
+                if abs(h[1 - i]) <= 1e-9:
+                    pts.append(x)
+        P = np.array(pts)
+        assert len(P) > 20
+        assert np.all(d.preimages[k].set.contains(P, 1e-6))
+        s = np.linalg.svd(P - P.mean(axis=0), compute_uv=False)
+        assert s[1] / s[0] > 0.05, (k, s)  # not collinear: the points spread off any line
