@@ -103,6 +103,7 @@ class Label:
     text: str
     color: Any = "k"
     size: float = 9.0
+    zorder: float | None = None  # in 3-D, a large value keeps the text above the depth-sorted patches
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "position", _pts("position", self.position)[0])
@@ -217,7 +218,8 @@ def render_matplotlib(items: Sequence, ax) -> list:
                 artists.append(ax.scatter(P[:, 0], P[:, 1], color=it.color, s=it.size, marker=it.marker,
                                           label=it.label, zorder=it.zorder))
         elif isinstance(it, Label):
-            artists.append(ax.text(*it.position, it.text, color=it.color, fontsize=it.size))
+            kw = {} if it.zorder is None else {"zorder": it.zorder}
+            artists.append(ax.text(*it.position, it.text, color=it.color, fontsize=it.size, **kw))
         else:
             raise InvalidInputError(f"cannot draw {type(it).__name__}: expected Patch, Lines, Arrow, Markers or Label")
     return artists

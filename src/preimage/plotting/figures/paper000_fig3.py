@@ -162,7 +162,8 @@ def _plane_items(W: np.ndarray, b: np.ndarray, box) -> list:
         dist = np.abs(P @ normals[others].T + offsets[others]).sum(axis=1)
         c = P.mean(axis=0)
         out.append(it)
-        out.append(Label(c + 0.9 * (P[int(np.argmax(dist))] - c), str(it.label), color=it.color, size=10.0))
+        out.append(Label(c + 0.78 * (P[int(np.argmax(dist))] - c), str(it.label), color=it.color, size=10.0,
+                         zorder=1e4))
     return out
 
 

@@ -245,9 +245,10 @@ A rectifier network with input (x1, x2) and three levels of two nodes. Left, in 
 coordinate axes of each level remapped to the input space (where a node of that level has zero
 pre-activation: green level 1, orange level 2, dark grey level 3); the grey region — the exact
 preimage of the level-3 activity (0, 0), a non-convex union of polygons, all irreversibly mixed; and
-the exact preimages of points on the two output axes, piecewise linear curves (red: on the x1(3)
-axis, blue: on the x2(3) axis), and of one point with both outputs positive (isolated points,
-purple). Right: the same sets at levels 1, 2 and 3 — each convex piece mapped by the affine map the
+the exact preimages of points on the two output axes, piecewise linear curves whose pieces are
+not collinear — they visibly bend where they cross the remapped axes of earlier levels (red: on
+the x1(3) axis, blue: on the x2(3) axis) — and of one point with both outputs positive (isolated
+points, purple). Right: the same sets at levels 1, 2 and 3 — each convex piece mapped by the affine map the
 network has on it — contracting onto the output axes and, for the grey region, onto (0, 0)."""
     weights = {}
     for k, (Wk, bk) in enumerate(LAYERS, start=1):
