@@ -74,9 +74,13 @@ def cone_angles(params) -> list[float]:
 
 def wider_layers(params) -> tuple[int, ...]:
     """The layers (1-based) whose cone has a wider angle than its predecessor's — the paper's
-    black lines; the predecessor of layer 1 is the input orthant."""
+    black lines; the predecessor of layer 1 is the input orthant.
+
+    >>> wider_layers([(1.0, -0.25, -0.3), (1.0, 0.3, -0.3), (1.0, 0.0, -0.5)])   # 31°, 62°, 45°
+    (2,)
+    """
     ang = [ORTHANT_ANGLE, *cone_angles(params)]
-    return tuple(k for k in range(1, len(ang)) if ang[k] > ang[k - 1] + 1e-12)
+    return tuple(k for k in range(1, len(ang)) if ang[k] > ang[k - 1] + tolerances.ANGLE)
 
 
 def network(params):
@@ -158,7 +162,7 @@ def checks(data: Fig2Data) -> dict[str, bool]:
     wide = wider_layers(RIGHT)
     out["right: black = the layers whose cone angle exceeds its predecessor's "
         f"({', '.join(f'{np.degrees(t):.1f}°' for t in angles)}; orthant 45°): layers {list(wide)}"] = bool(
-        np.allclose(angles, closed, atol=1e-12) and wide and len(wide) < len(RIGHT))
+        np.allclose(angles, closed, atol=tolerances.ANGLE) and wide and len(wide) < len(RIGHT))
     radii = R.flow.radii
     out["right: the black (wider-cone) layers are those with a finite nesting radius −c/b; "
         "red layers have radius ∞"] = bool(

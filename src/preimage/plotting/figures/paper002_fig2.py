@@ -99,7 +99,14 @@ def piece_directions(polyhedra) -> np.ndarray:
 
 def bend_degrees(polyhedra) -> float:
     """The largest angle (degrees, in [0, 90]) between the directions of two 1-D pieces — 0 when
-    all pieces are collinear or parallel, or there are fewer than two."""
+    all pieces are collinear or parallel, or there are fewer than two.
+
+    >>> from preimage import Polyhedron
+    >>> a = Polyhedron([[1.0, 0.0], [-1.0, 0.0]], [1.0, 0.0], [[0.0, 1.0]], [0.0])   # [0, 1] × {0}
+    >>> b = Polyhedron([[0.0, 1.0], [0.0, -1.0]], [1.0, 0.0], [[1.0, 0.0]], [1.0])   # {1} × [0, 1]
+    >>> round(bend_degrees([a, b]), 6), is_piecewise_linear_curve([a, b]), is_piecewise_linear_curve([a])
+    (90.0, True, False)
+    """
     D = piece_directions(polyhedra)
     if D.shape[0] < 2:
         return 0.0
