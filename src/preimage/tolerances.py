@@ -103,6 +103,10 @@ LP_SIGN_BAND: float = 1e-7
 #: explorer's candidate test for neighbouring pieces; an LP then decides).
 FACET_MATCH: float = 1e-6
 
+#: Two cone angles (radians, :attr:`preimage.conv.CirculantLayer.angle`) closer than this are
+#: equal: a cone is "wider than its predecessor" (paper 000, §5, Fig. 2) only by more.
+ANGLE: float = 1e-12
+
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)
 

@@ -19,6 +19,8 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
   the dimension of their local preimage (:func:`local_preimage_piece`).
 * :func:`pullback` — the piecewise-affine input manifold mapped onto an affine output
   manifold, with its gluing graph (Fig. 4: :func:`paper_fig4_pullback`).
+* :func:`seed_pullback` — the same manifold built as paper 000 §6 describes: spans of selected
+  dual-basis components seeded layer by layer (Fig. 4, right: :func:`paper_fig4_seeding`).
 * :func:`activity_preimages_by_layer` — exact activity preimages of an example at every
   layer of a real CNN, under a budget.
 
@@ -102,6 +104,10 @@ _LAZY = {
     'paper_fig4_pullback': 'pullback',
     'pullback': 'pullback',
     'random_pullback_example': 'pullback',
+    'SeededManifold': 'seeding',
+    'Span': 'seeding',
+    'paper_fig4_seeding': 'seeding',
+    'seed_pullback': 'seeding',
 }
 
 __all__ = [
@@ -146,6 +152,10 @@ __all__ = [
     "paper_fig4_pullback",
     "pullback",
     "random_pullback_example",
+    "SeededManifold",
+    "Span",
+    "paper_fig4_seeding",
+    "seed_pullback",
     "restricted_nesting_fraction",
     "row_nesting_radii",
     "step_edge_members",
@@ -229,6 +239,7 @@ if TYPE_CHECKING:  # pragma: no cover
         random_pullback_example,
     )
     from .rotation import ConeOrientation, OrientationFreedom, cone_orientation, orientation_freedom
+    from .seeding import SeededManifold, Span, paper_fig4_seeding, seed_pullback
     from .step_edges import StepEdgeMembers, step_edge_members
 
 
