@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.docs-installed
 # the numba kernels, compiled into their disk cache once the venv exists (and again when they change)
 KERNEL_SOURCES := $(wildcard src/preimage/engine/vpoly.py src/preimage/engine/bounds.py src/preimage/engine/walk.py \
-                            src/preimage/activations/base.py src/preimage/engine/kernels.py)
+                            src/preimage/activations/base.py src/preimage/engine/kernels.py \
+                            src/preimage/engine/rebuild.py)
 KSTAMP := $(VENV)/.kernels
 
 # the oldest supported Python is 3.11 (the default above); test-313 checks the newest, 3.13,

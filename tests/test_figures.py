@@ -247,6 +247,46 @@ def test_paper000_fig2_bias_only_left_and_nesting_on_the_right():
         assert h.max() >= s.radius - EPS
 
 
+def test_paper000_fig2_right_coloured_by_the_cone_angle_criterion():
+    """The paper's criterion, computed here from the hyperplane normals: the angle between a
+    hyperplane of [[a, b], [b, a]] and the identity line is 90° minus the angle between its
+    normal (a, b) and (1, 1); black = wider than the predecessor's (orthant: normal (1, 0))."""
+    m = module("paper000_fig2")
+
+    def angle(n):
+        n = np.asarray(n, dtype=float)
+        cos = abs(n @ np.ones(2)) / (np.linalg.norm(n) * np.sqrt(2))
+        return np.pi / 2 - np.arccos(np.clip(cos, -1, 1))
+
+    prev = angle([1.0, 0.0])
+    expect = []
+    for k, (a, b, _c) in enumerate(m.RIGHT, start=1):
+        cur = angle([a, b])
+        if cur > prev:
+            expect.append(k)
+        prev = cur
+    assert tuple(expect) == m.wider_layers(m.RIGHT) == (2, 4, 6)
+    assert m.wider_layers(m.LEFT) == ()
+    # a wider layer turns a zero coordinate positive somewhere in [0, 2]² (beyond its radius); a
+    # nested one never does: dense sampling of activities with a zero coordinate
+    rng = np.random.default_rng(12)
+    H = rng.uniform(0, 2, size=(20000, 2))
+    H[rng.random(20000) < 0.5, 0] = 0.0
+    for k, (a, b, c) in enumerate(m.RIGHT, start=1):
+        Y = np.maximum(H @ np.array([[a, b], [b, a]]).T + c, 0.0)
+        lost = np.any((H <= 0) & (Y > EPS), axis=1).any()
+        assert lost == (k in expect)
+    # the dashed flows are trajectories through the layers: a numpy forward pass
+    d = m.compute()
+    for side, params in ((d.left, m.LEFT), (d.right, m.RIGHT)):
+        for p, T in zip(m.FLOW_STARTS, side.flows):
+            h = np.asarray(p, dtype=float)
+            assert np.allclose(T[0], h)
+            for k, (a, b, c) in enumerate(params, start=1):
+                h = np.maximum(np.array([[a, b], [b, a]]) @ h + c, 0.0)
+                assert np.allclose(T[k], h, atol=1e-12)
+
+
 def test_paper000_fig3_contraction_holds_for_identity_and_fails_beyond_the_axis_crossings():
     m = module("paper000_fig3")
     d = m.compute()
@@ -295,3 +335,148 @@ def test_paper000_fig4_pieces_map_into_the_triangle():
     X = preimage.Box(np.zeros(3), np.full(3, m.RADIUS)).sample(2000, seed=9)
     off = ~man.contains(X)
     assert np.all(np.abs(net.forward(X[off]).sum(axis=1) - m.C) > 0)
+
+
+def test_paper000_fig4_right_half_spans_map_onto_the_triangle_through_the_remaining_layers():
+    """Every span drawn in the right half (layer l's spans in the output space of layer l − 1,
+    cut by its orthant) maps, through layers l … 3 (a numpy forward pass written here), onto
+    M ∩ R³₊; its points with the components −e_i, i ∈ Z, put exactly the outputs Z at zero."""
+    m = module("paper000_fig4")
+    d = m.compute()
+    specs = [(np.asarray(lay.dense_weight), np.asarray(lay.bias)) for lay in d.net.layers]
+    count = {1: 0, 2: 0, 3: 0}
+    for layer in (3, 2, 1):
+        for i, P in m._span_regions(d, layer):
+            X = P.sample(15, seed=layer * 100 + i, burn_in=40, thin=3)
+            H = X
+            for W, b in specs[layer - 1:]:
+                H = np.maximum(H @ W.T + b, 0.0)
+            assert np.allclose(H.sum(axis=1), m.C, atol=1e-9) and np.all(H >= 0)
+            W, b = specs[layer - 1]
+            Z = list(d.seeded.spans[i].zero)
+            pre = X @ W.T + b
+            assert np.all(pre[:, Z] <= 1e-9)
+            count[layer] += 1
+    assert count == {3: 7, 2: 19, 1: 37}
+
+
+# -- labels: inside the figure, not printed over each other (matplotlib's renderer) -----------------------
+def _text_extents(fig, dpi=110):
+    """Every text of the figure's axes (3-D texts at their projected positions) and axis labels,
+    with its window extent from the Agg renderer at the PNG's resolution."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from mpl_toolkits.mplot3d import proj3d
+
+    fig.set_dpi(dpi)
+    FigureCanvasAgg(fig)
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    out = []
+    for k, ax in enumerate(fig.axes):
+        for t in ax.texts:
+            if not t.get_text():
+                continue
+            x, y = t.get_position()
+            if hasattr(t, "_z"):  # a 3-D text: project it as its draw() does
+                xs, ys, _ = proj3d.proj_transform(x, y, t._z, ax.get_proj())
+                t.set_position((xs, ys))
+                ext = t.get_window_extent(r)
+                t.set_position((x, y))
+            else:
+                ext = t.get_window_extent(r)
+            out.append((k, t.get_text(), ext))
+        labels = [ax.xaxis.label, ax.yaxis.label] + ([ax.zaxis.label] if hasattr(ax, "zaxis") else [])
+        out += [(k, t.get_text(), t.get_window_extent(r)) for t in labels if t.get_text()]
+    return out
+
+
+@pytest.mark.parametrize("name", ["paper000_fig1", "paper002_fig3", "paper000_fig3"])
+def test_labels_lie_inside_the_figure(name):
+    m = module(name)
+    fig = m.matplotlib_figure(m.compute())
+    texts = _text_extents(fig)
+    assert any(t in ("x3", "x3 / y3") for _, t, _ in texts)
+    bb = fig.bbox
+    outside = [(k, t) for k, t, e in texts if not (e.x0 >= bb.x0 and e.y0 >= bb.y0 and e.x1 <= bb.x1 and e.y1 <= bb.y1)]
+    assert outside == []
+
+
+def test_paper000_fig3_plane_labels_do_not_overprint():
+    m = module("paper000_fig3")
+    fig = m.matplotlib_figure(m.compute())
+    texts = _text_extents(fig)
+    for panel in (0, 1):
+        labs = [(t, e) for k, t, e in texts if k == panel and (t.startswith("Π") or t.startswith("−e"))]
+        assert sum(t.startswith("Π") for t, _ in labs) == 3
+        for i in range(len(labs)):  # no plane label prints over another label
+            for j in range(i + 1, len(labs)):
+                if labs[i][0].startswith("Π") or labs[j][0].startswith("Π"):
+                    assert not labs[i][1].overlaps(labs[j][1]), (panel, labs[i][0], labs[j][0])
+
+
+def test_paper000_fig3_walls_translucent():
+    """The orange coordinate faces (where contraction fails) are drawn see-through (alpha <= 0.05), so
+    the cells behind them show; the cells are more opaque than the walls."""
+    m = module("paper000_fig3")
+    sc = m.scenes(m.compute())[1]
+    from preimage.plotting.scene import Patch
+
+    walls = [it for it in sc.items if isinstance(it, Patch) and it.label and it.label.startswith("coordinate faces")]
+    cells = [it for it in sc.items if isinstance(it, Patch) and it.label and "cell" in it.label]
+    assert walls and cells and all(w.alpha <= 0.05 for w in walls) and min(c.alpha for c in cells) > 5 * walls[0].alpha
+
+
+# -- paper 002, Fig. 2: bent, not collinear, preimages of points on the output axes ---------------------
+def test_paper002_fig2_curve_check_rejects_collinear_pieces():
+    """The check demands non-collinear pieces: a straight line cut into collinear pieces fails it,
+    a bent one passes."""
+    m = module("paper002_fig2")
+
+    def seg(a, b):  # the segment [a, b] as a polyhedron: x = a + t (b − a), 0 <= t <= 1
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        d = b - a
+        n = np.array([-d[1], d[0]])
+        return preimage.Polyhedron([d, -d], [d @ b, -(d @ a)], [n], [n @ a])
+
+    straight = [seg([0, 0], [1, 1]), seg([1, 1], [2, 2]), seg([2, 2], [2.5, 2.5])]
+    assert m.bend_degrees(straight) == pytest.approx(0.0, abs=1e-4)
+    assert not m.is_piecewise_linear_curve(straight)
+    parallel = [seg([0, 0], [1, 0]), seg([0, 1], [1, 1])]
+    assert not m.is_piecewise_linear_curve(parallel)
+    slight = [seg([0, 0], [1, 0]), seg([1, 0], [2, 0.05])]  # ~2.9°: not visibly bent
+    assert not m.is_piecewise_linear_curve(slight)
+    bent = [seg([0, 0], [1, 0]), seg([1, 0], [2, 1])]
+    assert m.bend_degrees(bent) == pytest.approx(45.0)
+    assert m.is_piecewise_linear_curve(bent)
+
+
+def test_paper002_fig2_axis_preimages_bend_by_root_finding():
+    """Independent of the engine: along 400 vertical lines of the box, the exact points where the
+    network (a numpy forward pass, piecewise linear along the line) reaches y = (t, 0) or (0, t) —
+    those points do not lie on one straight line (the fitted line's residual is large), and the
+    engine's preimage contains every one of them."""
+    from test_conv_pullback import crossings
+
+    m = module("paper002_fig2")
+    d = m.compute()
+    specs = [(W, b, True) for W, b in m.LAYERS]
+    for k, y in m.TARGETS.items():
+        if y.min() > 0:
+            continue
+        i = int(np.argmax(y))
+        G = np.eye(2)[i]
+        pts = []
+        for x1 in np.linspace(m.DOMAIN_LO[0], m.DOMAIN_HI[0], 400):
+            p = np.array([x1, m.DOMAIN_LO[1]])
+            q = np.array([0.0, m.DOMAIN_HI[1] - m.DOMAIN_LO[1]])
+            for x in crossings(specs, G, float(y[i]), p, q):
+                h = x
+                for W, b, _ in specs:
+                    h = np.maximum(W @ h + b, 0.0)
+                if abs(h[1 - i]) <= 1e-9:
+                    pts.append(x)
+        P = np.array(pts)
+        assert len(P) > 20
+        assert np.all(d.preimages[k].set.contains(P, 1e-6))
+        s = np.linalg.svd(P - P.mean(axis=0), compute_uv=False)
+        assert s[1] / s[0] > 0.05, (k, s)  # not collinear: the points spread off any line

@@ -44,7 +44,7 @@ _LAZY = {
     "PolyhedralSet": "preimage.polyhedra.polyhedral_set",
     "Piece": "preimage.polyhedra.polyhedral_set",
     "AffineMap": "preimage.polyhedra.polyhedral_set",
-    "load_geometry": "preimage.polyhedra.io",
+    "load_geometry": "preimage.engine.result_file",
     "Network": "preimage.network.network",
     "AffineLayer": "preimage.network.network",
     "load": "preimage.network",
@@ -116,13 +116,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine.api import linear_regions, preimage, resume, verify
     from .engine.domain import Slice
     from .engine.result import PreimageResult, Verdict
+    from .engine.result_file import load_geometry
     from .engine.targets import Activity, AffineSubspace
     from .layer.dual_basis import DualBasis, dual_basis, hyperplanes
     from .layer.preimage import LayerPreimage, layer_preimage
     from .network import from_torch, load
     from .network.network import AffineLayer, Network
     from .polyhedra.box import Box
-    from .polyhedra.io import load_geometry
     from .polyhedra.polyhedral_set import AffineMap, Piece, PolyhedralSet
     from .polyhedra.polyhedron import Polyhedron
     from .specs.vnnlib import Spec, load_vnnlib

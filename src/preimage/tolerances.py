@@ -116,6 +116,10 @@ BACKWARD_WITNESS: float = 1e-9
 #: ``i`` positive (``h_i = z_i = 0`` there), which is kept instead.
 BACKWARD_FLAT: float = 1e-9
 
+#: Two cone angles (radians, :attr:`preimage.conv.CirculantLayer.angle`) closer than this are
+#: equal: a cone is "wider than its predecessor" (paper 000, §5, Fig. 2) only by more.
+ANGLE: float = 1e-12
+
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)
 

@@ -6,8 +6,12 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
   angle, cyclic symmetry; :func:`conv_vs_circulant` — how far the real convolution is.
 * :func:`cone_geometry` — a summary of the cone.
 * :func:`nesting_radius` (operational, any ``d``) and :func:`literal_nesting` (the §5
-  definition for ``d <= 8``) — nested cones.
-* :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`.
+  definition for ``d <= 8``) — nested cones; :func:`nesting_report` — every reading of the §5
+  definition (as written, operational, cone containment, angle) with its radius;
+  :func:`cone_orientation` / :func:`orientation_freedom` — the cone's rotation.
+* :func:`effective_kernel`, :func:`constant_null_vector`, :func:`step_edge_null_vector`;
+  :func:`step_edge_members` — step edges at a real input's negative-response locations that
+  keep its first-layer activity (paper 002, §3, on a trained CNN).
 * :func:`cell_map` — every cell of a layer's arrangement in a box of the orthant, the output
   intersection subspace it maps to, and whether dimension is non-increasing (Fig. 3:
   :func:`paper_fig3_identity`, :func:`paper_fig3_wide_cone`).
@@ -15,6 +19,8 @@ the accumulated kernels and null vectors of convolutions (paper 002, §3).
   the dimension of their local preimage (:func:`local_preimage_piece`).
 * :func:`pullback` — the piecewise-affine input manifold mapped onto an affine output
   manifold, with its gluing graph (Fig. 4: :func:`paper_fig4_pullback`).
+* :func:`seed_pullback` — the same manifold built as paper 000 §6 describes: spans of selected
+  dual-basis components seeded layer by layer (Fig. 4, right: :func:`paper_fig4_seeding`).
 * :func:`activity_preimages_by_layer` — exact activity preimages of an example at every
   layer of a real CNN, under a budget.
 
@@ -65,6 +71,8 @@ _LAZY = {
     'effective_bias': 'kernels',
     'effective_kernel': 'kernels',
     'step_edge_null_vector': 'kernels',
+    'StepEdgeMembers': 'step_edges',
+    'step_edge_members': 'step_edges',
     'MAX_LITERAL_SIZE': 'nesting',
     'LiteralNesting': 'nesting',
     'NestingRadius': 'nesting',
@@ -74,6 +82,21 @@ _LAZY = {
     'nesting_radius': 'nesting',
     'restricted_nesting_fraction': 'nesting',
     'row_nesting_radii': 'nesting',
+    'MAX_AS_WRITTEN_SIZE': 'nesting_readings',
+    'AUTO_RADII_SIZE': 'nesting_readings',
+    'AsWrittenNesting': 'nesting_readings',
+    'AsWrittenSubset': 'nesting_readings',
+    'ConeContainment': 'nesting_readings',
+    'NestingReport': 'nesting_readings',
+    'Reading': 'nesting_readings',
+    'as_written_radius': 'nesting_readings',
+    'cone_containment': 'nesting_readings',
+    'nested_as_written': 'nesting_readings',
+    'nesting_report': 'nesting_readings',
+    'ConeOrientation': 'rotation',
+    'OrientationFreedom': 'rotation',
+    'cone_orientation': 'rotation',
+    'orientation_freedom': 'rotation',
     'Gluing': 'pullback',
     'ManifoldPiece': 'pullback',
     'PiecewiseAffineManifold': 'pullback',
@@ -81,6 +104,10 @@ _LAZY = {
     'paper_fig4_pullback': 'pullback',
     'pullback': 'pullback',
     'random_pullback_example': 'pullback',
+    'SeededManifold': 'seeding',
+    'Span': 'seeding',
+    'paper_fig4_seeding': 'seeding',
+    'seed_pullback': 'seeding',
 }
 
 __all__ = [
@@ -103,6 +130,7 @@ __all__ = [
     "NestingRadius",
     "PiecewiseAffineManifold",
     "StepEdge",
+    "StepEdgeMembers",
     "SubsetNesting",
     "SymmetryCheck",
     "activity_preimages_by_layer",
@@ -124,8 +152,28 @@ __all__ = [
     "paper_fig4_pullback",
     "pullback",
     "random_pullback_example",
+    "SeededManifold",
+    "Span",
+    "paper_fig4_seeding",
+    "seed_pullback",
     "restricted_nesting_fraction",
     "row_nesting_radii",
+    "step_edge_members",
+    "MAX_AS_WRITTEN_SIZE",
+    "AUTO_RADII_SIZE",
+    "AsWrittenNesting",
+    "AsWrittenSubset",
+    "ConeContainment",
+    "NestingReport",
+    "Reading",
+    "as_written_radius",
+    "cone_containment",
+    "nested_as_written",
+    "nesting_report",
+    "ConeOrientation",
+    "OrientationFreedom",
+    "cone_orientation",
+    "orientation_freedom",
     "step_edge_null_vector",
 ]
 
@@ -168,6 +216,19 @@ if TYPE_CHECKING:  # pragma: no cover
         restricted_nesting_fraction,
         row_nesting_radii,
     )
+    from .nesting_readings import (
+        AUTO_RADII_SIZE,
+        MAX_AS_WRITTEN_SIZE,
+        AsWrittenNesting,
+        AsWrittenSubset,
+        ConeContainment,
+        NestingReport,
+        Reading,
+        as_written_radius,
+        cone_containment,
+        nested_as_written,
+        nesting_report,
+    )
     from .pullback import (
         Gluing,
         ManifoldPiece,
@@ -177,6 +238,9 @@ if TYPE_CHECKING:  # pragma: no cover
         pullback,
         random_pullback_example,
     )
+    from .rotation import ConeOrientation, OrientationFreedom, cone_orientation, orientation_freedom
+    from .seeding import SeededManifold, Span, paper_fig4_seeding, seed_pullback
+    from .step_edges import StepEdgeMembers, step_edge_members
 
 
 #: public functions named like the submodule that defines them

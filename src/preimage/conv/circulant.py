@@ -578,8 +578,10 @@ class CirculantLayer:
         angle is fixed too).
 
         This is a *parameter count* — an upper bound on the dimension of the family of cones a
-        kernel of this support can produce — not a computed rotation: no rotation angles are
-        computed anywhere in this module. Zero entries inside the kernel count as free.
+        kernel of this support can produce. Zero entries inside the kernel count as free. The
+        rotation itself (orientation parameters from the eigenvalues' magnitudes and phases) is
+        :func:`preimage.conv.cone_orientation`, and :func:`preimage.conv.orientation_freedom`
+        measures this count as a Jacobian rank (``at_fixed_angle``).
         """
         return max(int(self.kernel.size) - 2, 0)
 

@@ -43,7 +43,9 @@ to some subsets, is what :meth:`LiteralNesting.by_size` reports per subset size)
    the paper's next sentence describes ("all elements of Π'_I … are mapped to M_I"). The
    other reading, the complementary vectors ``e_J`` (the ``j`` indices of the text), spans
    ``M_I`` itself: the cone ``x + S+(e_J)`` stays inside ``M_I`` and has nothing to do with
-   which inputs the layer maps to ``x``, so we do not use it.
+   which inputs the layer maps to ``x``, so we do not use it here. That reading — the
+   definition as written — is :func:`preimage.conv.nested_as_written`, and
+   :func:`preimage.conv.nesting_report` sets every reading side by side.
 2. *"for each x in M"* ranges over the points of the face ``F_I = M_I ∩ {(Cx + b)_J > 0}``
    that are outputs of some input of ``D`` (``P(x) ∩ D ≠ ∅``). Quantifying over all of
    ``M_I`` is impossible to satisfy (points of ``M_I`` with negative ``(Cx + b)_J`` have no

@@ -284,8 +284,8 @@ def _describe_piece(piece: Piece, G: np.ndarray, relu: bool) -> ManifoldPiece:
 
 
 def _bounding_boxes(pieces: list[ManifoldPiece]) -> tuple[np.ndarray, np.ndarray]:
-    """Per piece, the bounding box of the vertices the engine kept for it (input coordinates),
-    or, where it kept none (the LP backend), of its polyhedron (2n LPs)."""
+    """Per piece, the bounding box of its vertices where they are known (input coordinates),
+    else of its polyhedron (2n LPs)."""
     lo, hi = [], []
     for mp in pieces:
         V = mp.piece.kept_vertices

@@ -17,9 +17,9 @@ from ..errors import InvalidInputError
 from ..network import Network
 from ..polyhedra import Piece, PolyhedralSet
 from .domain import as_domains, chart
-from .result import DeferredSet, PreimageResult, Verdict, input_vertices, to_pieces
+from .result import DeferredSet, PreimageResult, Verdict, to_pieces
 from .runner import Checker, RunState, canonical_order, load_checkpoint, run, save_checkpoint
-from .search import Problem, Stats, root_nodes
+from .search import Problem, Stats, rebuilt, root_nodes
 from .stream import PieceStream
 from .targets import LayerTarget, disjoint_union, normalize_target
 from .vpoly import words_for
@@ -236,14 +236,13 @@ def _frozen(info: Mapping[str, Any]) -> MappingProxyType[str, Any]:
 
 def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageResult:
     raws = canonical_order(state.pieces)
-    charts = {pb.domain_index: pb.chart for pb in state.problems}
-    vertices = input_vertices(raws, charts)  # the kept vertices, in the pieces' coordinates
+    problems = {pb.domain_index: pb for pb in state.problems}
 
-    def build() -> list[Piece]:
+    def build() -> list[Piece]:  # the pieces' geometry, rebuilt from their patterns and cut codes
         pieces: list[Piece] = []
-        for index, chart_i in charts.items():  # raws are ordered by domain first
-            mine = [k for k, r in enumerate(raws) if r.domain_index == index]
-            pieces.extend(to_pieces([raws[k] for k in mine], chart_i, vertices=[vertices[k] for k in mine]))
+        for index, pb in problems.items():  # raws are ordered by domain first
+            mine = [r for r in raws if r.domain_index == index]
+            pieces.extend(to_pieces(rebuilt(pb, mine), pb.chart))
         return pieces
 
     ch0 = state.problems[0].chart
@@ -255,7 +254,7 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
         state.layer,
         np.array([r.disjunct for r in raws], dtype=np.int64),
         np.array([r.domain_index for r in raws], dtype=np.int64),
-        vertices,
+        (),
         ckpt,
         reason,
         _frozen(state.info),
@@ -265,8 +264,8 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
 def _result_from_file(state: RunState, path: Path, joined: Joined, reason: str | None,
                       ckpt: str | None) -> PreimageResult:
     """The result of a streamed run: a view of its result file (memory-mapped, a piece is
-    read when used), in canonical order (``vertices`` are all ``None``: no piece was kept in
-    memory; a piece's ``vertices()`` enumerates them from the file's H-representation)."""
+    read when used), in canonical order (a piece's ``vertices()`` enumerates its vertices
+    from the file's H-representation)."""
     order = joined.order
     pieces_set: PolyhedralSet
     if Path(path).suffix.lower() == ".json":
@@ -278,14 +277,14 @@ def _result_from_file(state: RunState, path: Path, joined: Joined, reason: str |
             pieces = loaded.pieces
             return [pieces[i] for i in order]
         pieces_set = DeferredSet(build, order.shape[0], int(joined.ambient_dim))
-    else:  # memory-mapped: a piece is read from the file when used
-        from ..polyhedra.set_file import SetFileView
+    else:  # memory-mapped: a piece is read from the file and rebuilt when used
+        from .result_file import EngineResultView
 
-        pieces_set = SetFileView(path, order)
+        pieces_set = EngineResultView(path, order)
 
     return PreimageResult(pieces_set, reason is None,
                           state.stats.snapshot(), state.layer, joined.disjuncts[order], joined.domains[order],
-                          (None,) * int(order.shape[0]), ckpt,
+                          (), ckpt,
                           reason, _frozen(state.info))
 
 

@@ -60,7 +60,7 @@ _TARGET = types.Tuple((_i8, _f8_1, _f8_1, _i1_1, _f8_2, _f8_1, _i8_1, _f8_2, _f8
 _OPTS = types.Tuple((types.boolean, _f8, _f8, _f8))
 _ANSWERS = types.Tuple((_i8_1, _f8_1, _i8_1, _i8_1))
 _STACK = types.Tuple((_f8_2, _i8_1, _u8_2, _i8_1, _i1_1, _i8_1, _i1_1, _i8_1, _f8_2, _f8_1, _i8_1, _f8_2, _i8_1,
-                      _f8_1, _i8_1))
+                      _f8_1, _i8_1, _i8_1))
 
 #: ``(module, function, [argument types, ...])``: every kernel the engine calls from Python,
 #: with the argument types it passes (all arrays C-contiguous and writable; Python ints and
@@ -71,6 +71,7 @@ KERNELS: tuple[tuple[str, str, tuple[tuple[types.Type, ...], ...]], ...] = (
     ("preimage.engine.vpoly", "_cut", ((_f8_2, _u8_2, _f8_1, _f8, _i8, _i8, _i8),)),
     ("preimage.engine.vpoly", "_cut_cls", ((_f8_2, _u8_2, _i1_1, _f8_1, _i8, _i8, _i8),)),
     ("preimage.engine.walk", "walk", ((_i8, _LAYERS, _DOM, _TARGET, _OPTS, _STACK, _ANSWERS, _i8, _i8),)),
+    ("preimage.engine.rebuild", "rebuild", ((_LAYERS, _TARGET, _f8_2, _f8_1, _i1_1, _i8_1, _i8_1, _i8_1),)),
     ("preimage.engine.bounds", "forward_bounds",
      ((_i8, _f8_2, _f8_1, _f8_1, _f8_2, _f8_1, _f8_2, _f8_1, _LAYERS, _i8),)),
     ("preimage.engine.bounds", "backward_rows",

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
@@ -13,10 +12,10 @@ from .. import tolerances
 from .._validation import readonly
 from ..polyhedra import AffineMap, Piece, PolyhedralSet, Polyhedron
 from .domain import DomainChart
-from .search import RawPiece, RunStats
+from .search import PieceRows, RunStats
 
-__all__ = ["PreimageResult", "Verdict", "DeferredSet", "FrozenMapping", "freeze", "to_piece", "to_pieces",
-           "input_vertices", "raw_arrays", "canonical_index", "pattern_key"]
+__all__ = ["PreimageResult", "Verdict", "DeferredSet", "PieceVertices", "FrozenMapping", "freeze", "to_piece",
+           "to_pieces", "canonical_index", "pattern_key"]
 
 
 def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -25,70 +24,19 @@ def _normalized(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return A[keep] / norms[keep, None], b[keep] / norms[keep]
 
 
-def to_piece(raw: RawPiece, chart: DomainChart, *, with_map: bool = True) -> Piece:
-    """Turn a chart-coordinate piece into an input-space :class:`Piece`.
+def to_piece(raw: PieceRows, chart: DomainChart, *, with_map: bool = True) -> Piece:
+    """Turn a piece's geometry in chart coordinates (rebuilt: :func:`~.search.rebuilt`) into
+    an input-space :class:`Piece`.
 
     The H-representation is the domain's constraints plus the piece's cutting rows (from
     the network's own weights), so the piece is exact whatever the vertex arithmetic did.
     For a :class:`~preimage.engine.domain.Slice` domain the piece stays in slice coordinates.
-    The vertices the vertex backend kept become the piece's ``kept_vertices``, in the
-    piece's coordinates (:func:`input_vertices`).
+    No vertices are kept: ``piece.vertices()`` enumerates them when asked.
     """
-    A_x, c_x = chart.rows_to_input(raw.A, raw.c)
-    E_x, e_x = chart.rows_to_input(raw.E, raw.e)
-    A_x, b_x = _normalized(A_x, -c_x)
-    E_x, d_x = _normalized(E_x, -e_x)
-    if chart.slice is not None:
-        A_dom, b_dom = chart.u_constraints()
-        P = Polyhedron._trusted(np.vstack([A_dom, A_x]), np.concatenate([b_dom, b_x]), E_x, d_x)
-        amap = AffineMap._trusted(raw.H, raw.h) if with_map else None
-    else:
-        dom = chart.x_polyhedron
-        assert dom is not None
-        P = Polyhedron._trusted(np.vstack([dom.A, A_x]), np.concatenate([dom.b, b_x]),
-                                np.vstack([dom.C, E_x]), np.concatenate([dom.d, d_x]))
-        amap = None
-        if with_map:
-            # h = H u + h0 with u = Bᵀ(x - x0) on the domain's hull
-            M = raw.H @ chart.B.T
-            amap = AffineMap._trusted(M, raw.h - M @ chart.x0)
-    return Piece._trusted(P, raw.pattern, amap, _piece_vertices(raw, chart))
+    return to_pieces([raw], chart, with_map=with_map)[0]
 
 
-def _piece_vertices(raw: RawPiece, chart: DomainChart) -> np.ndarray | None:
-    """The vertices the engine kept for ``raw``, read-only, in the piece's coordinates: input
-    coordinates ``x = x0 + B u``, or slice coordinates for a slice domain. ``None`` for the
-    LP backend (``dim == -1``: ``X`` is one witness point, not the piece's vertices)."""
-    if raw.dim < 0:
-        return None
-    X = np.asarray(raw.X, dtype=np.float64).reshape(-1, chart.dim)
-    return readonly(X.copy() if chart.slice is not None else chart.to_input(X))
-
-
-def input_vertices(raws: list[RawPiece], charts: Mapping[int, DomainChart]) -> tuple[np.ndarray | None, ...]:
-    """Per piece, the vertices the engine kept (as :func:`_piece_vertices`), converted in one
-    product per domain: read-only views of one array per domain. ``charts`` maps a domain
-    index to its :class:`~preimage.engine.domain.DomainChart`."""
-    out: list[np.ndarray | None] = [None] * len(raws)
-    by_domain: dict[int, list[int]] = {}
-    for k, r in enumerate(raws):
-        if r.dim >= 0:
-            by_domain.setdefault(r.domain_index, []).append(k)
-    for index, ks in by_domain.items():
-        ch = charts[index]
-        parts = [np.asarray(raws[k].X, dtype=np.float64).reshape(-1, ch.dim) for k in ks]
-        X = np.concatenate(parts)  # a copy: nothing is shared with the engine's buffers
-        identity = ch.slice is not None or (ch.dim == ch.input_dim and not ch.x0.any()
-                                            and np.array_equal(ch.B, np.eye(ch.dim)))
-        Y = readonly(X if identity else ch.to_input(X))  # (slice coordinates are the pieces')
-        ends = np.cumsum([p.shape[0] for p in parts])
-        starts = np.concatenate([[0], ends[:-1]])
-        for k, a, e in zip(ks, starts.tolist(), ends.tolist()):
-            out[k] = Y[a:e]
-    return tuple(out)
-
-
-def _stack_rows(raws: list[RawPiece], chart: DomainChart, attr_a: str,
+def _stack_rows(raws: list[PieceRows], chart: DomainChart, attr_a: str,
                 attr_c: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All pieces' rows ``A u + c <= 0`` (or ``= 0``) as normalised input-space rows ``A_x x <= b_x``,
     stacked, with per-piece counts (zero rows dropped)."""
@@ -149,7 +97,7 @@ def _domain_rows(chart: DomainChart) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return dom.A, dom.b, dom.C, dom.d
 
 
-def _maps(raws: list[RawPiece], chart: DomainChart) -> tuple[np.ndarray, np.ndarray]:
+def _maps(raws: list[PieceRows], chart: DomainChart) -> tuple[np.ndarray, np.ndarray]:
     """Every piece's affine map ``M x + c`` stacked: ``(P, out, n)`` and ``(P, out)``."""
     out_dim = raws[0].H.shape[0]
     H = np.concatenate([r.H for r in raws]).reshape(len(raws), out_dim, -1)  # (P, out, d_u)
@@ -168,33 +116,6 @@ def pattern_key(pattern: np.ndarray) -> bytes:
     return np.asarray(pattern, dtype=np.int8).tobytes()
 
 
-def raw_arrays(raws: list[RawPiece], chart: DomainChart) -> dict[str, np.ndarray]:
-    """The pieces as the arrays of a ``preimage.PolyhedralSet`` ``.npz`` file (see
-    :func:`preimage.polyhedra.io.set_to_arrays`), built without a Python object per piece."""
-    from ..polyhedra.io import VERSION
-
-    A_dom, b_dom, C_dom, d_dom = _domain_rows(chart)
-    A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
-    E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
-    A, b, A_off = _stacked(A_dom, b_dom, A_x, b_x, a_counts)
-    C, d, C_off = _stacked(C_dom, d_dom, E_x, d_x, e_counts)
-    lengths = np.array([r.pattern.shape[0] for r in raws], dtype=np.int64)
-    branches = any(r.pattern.dtype != np.bool_ for r in raws)  # see preimage.polyhedra.io
-    pats = np.full((len(raws), int(lengths.max(initial=0))), -1 if branches else 255,
-                   dtype=np.int8 if branches else np.uint8)
-    for i, r in enumerate(raws):
-        pats[i, : lengths[i]] = r.pattern
-    n = A_dom.shape[1]
-    M, c0 = _maps(raws, chart) if raws else (np.zeros((0, 0, n)), np.zeros((0, 0)))
-    out_dim = M.shape[1]
-    return {"format": np.array("preimage.PolyhedralSet"), "version": np.array(VERSION), "ambient_dim": np.array(n),
-            "A": A, "b": b, "A_offsets": A_off.astype(np.int64), "C": C, "d": d, "C_offsets": C_off.astype(np.int64),
-            "patterns": pats, "pattern_lengths": lengths, "M": M.reshape(-1, n), "c": c0.reshape(-1),
-            "M_offsets": (np.arange(len(raws) + 1) * out_dim).astype(np.int64), "map_dim": np.array(out_dim),
-            "disjuncts": np.array([r.disjunct for r in raws], dtype=np.int64),
-            "domains": np.array([r.domain_index for r in raws], dtype=np.int64)}
-
-
 def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
     """The pieces of an engine result file in canonical order (see
     :func:`preimage.engine.runner.canonical_order`): the same key, from the file's arrays."""
@@ -207,14 +128,10 @@ def canonical_index(arrays: dict[str, np.ndarray]) -> np.ndarray:
     return np.array(sorted(range(n), key=keys.__getitem__), dtype=np.int64)
 
 
-def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True,
-              vertices: list[np.ndarray | None] | tuple[np.ndarray | None, ...] | None = None) -> list[Piece]:
-    """:func:`to_piece` for many pieces of one domain at once (vectorised). ``vertices``: the
-    pieces' kept vertices if already converted (:func:`input_vertices`), else converted here."""
+def to_pieces(raws: list[PieceRows], chart: DomainChart, *, with_map: bool = True) -> list[Piece]:
+    """:func:`to_piece` for many pieces of one domain at once (vectorised)."""
     if not raws:
         return []
-    if vertices is None:
-        vertices = input_vertices(raws, defaultdict(lambda: chart))
     A_x, b_x, a_counts = _stack_rows(raws, chart, "A", "c")
     E_x, d_x, e_counts = _stack_rows(raws, chart, "E", "e")
     A_dom, b_dom, C_dom, d_dom = _domain_rows(chart)
@@ -233,8 +150,8 @@ def to_pieces(raws: list[RawPiece], chart: DomainChart, *, with_map: bool = True
         patterns = readonly(np.array([r.pattern for r in raws], dtype=kind).reshape(len(raws), -1))
     else:
         patterns = [readonly(np.array(r.pattern, dtype=kind)) for r in raws]
-    return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i],
-                              vertices[i]) for i in range(len(raws))]
+    return [Piece._from_views(Polyhedron._from_views(ineq[i][0], ineq[i][1], eq[i][0], eq[i][1]), patterns[i], maps[i])
+            for i in range(len(raws))]
 
 
 class FrozenMapping(Mapping[Any, Any]):
@@ -289,14 +206,32 @@ def freeze(value: Any) -> Any:
     return value
 
 
-def _readonly_vertices(vertices: Iterable[Any]) -> tuple[np.ndarray | None, ...]:
-    """A tuple of read-only arrays (``None`` kept): the result's ``vertices``."""
-    out: list[np.ndarray | None] = []
-    for V in vertices:
-        if V is not None and (not isinstance(V, np.ndarray) or V.flags.writeable):
-            V = readonly(np.array(V, dtype=np.float64))
-        out.append(V)
-    return tuple(out)
+class PieceVertices(Sequence[np.ndarray]):
+    """The vertices of a result's pieces, enumerated on demand: ``v[i]`` is
+    ``result.set[i].vertices()`` (a read-only ``(k, n)`` array in the piece's coordinates;
+    computed once per piece object, see :meth:`preimage.Piece.vertices`)."""
+
+    __slots__ = ("_set",)
+
+    def __init__(self, pieces: PolyhedralSet) -> None:  # noqa: D107 - see the class
+        self._set = pieces
+
+    def __len__(self) -> int:
+        return len(self._set)
+
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[np.ndarray]: ...
+
+    def __getitem__(self, i: int | slice) -> np.ndarray | Sequence[np.ndarray]:
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self))))
+        return self._set[i].vertices()
+
+    def __repr__(self) -> str:
+        return f"PieceVertices({len(self)} pieces, enumerated on demand)"
 
 
 class DeferredSet(PolyhedralSet):
@@ -354,13 +289,11 @@ class PreimageResult:
     disjuncts : for a union target, the part of the (disjoint-ified) union each piece reached;
         ``info["disjunct_origin"]`` maps parts to the disjuncts as given.
     domain_index : for a union of domains, the domain of each piece.
-    vertices : one entry per piece of ``set`` (same order): the vertices the engine kept
-        for it — a read-only ``(k, n)`` array in **input coordinates**, the coordinates of the
-        piece's polyhedron (slice coordinates for a :class:`~preimage.Slice` domain) — or
-        ``None`` where it kept none: the LP backend (domains of dimension above 10), and a
-        result streamed to a file (``out=``: no piece is kept in memory). The same arrays are
-        the pieces' ``kept_vertices``; ``set[i].vertices()`` answers in every case (the kept
-        vertices, else vertex enumeration of the piece).
+    vertices : one entry per piece of ``set`` (same order), enumerated when read (a
+        :class:`PieceVertices`: ``vertices[i]`` is ``set[i].vertices()``; the engine keeps no
+        vertices, see :class:`~preimage.engine.search.RawPiece`) — a read-only ``(k, n)``
+        array in **input coordinates**, the coordinates of the piece's polyhedron (slice
+        coordinates for a :class:`~preimage.Slice` domain).
     frontier_path, stopped_by : the checkpoint of a stopped run, and what stopped it.
     info : a read-only mapping of run details (e.g. ``tasks``, ``disjunct_origin``).
     """
@@ -371,7 +304,7 @@ class PreimageResult:
     layer: int
     disjuncts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     domain_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    vertices: tuple[np.ndarray | None, ...] = ()
+    vertices: Sequence[np.ndarray] = ()
     frontier_path: str | None = None
     stopped_by: str | None = None
     info: Mapping[str, Any] = field(default_factory=FrozenMapping)
@@ -379,7 +312,7 @@ class PreimageResult:
     def __post_init__(self) -> None:
         object.__setattr__(self, "disjuncts", readonly(np.array(self.disjuncts, dtype=np.int64)))
         object.__setattr__(self, "domain_index", readonly(np.array(self.domain_index, dtype=np.int64)))
-        object.__setattr__(self, "vertices", _readonly_vertices(self.vertices))
+        object.__setattr__(self, "vertices", PieceVertices(self.set))
         object.__setattr__(self, "info", freeze(dict(self.info)))
 
     def __setstate__(self, state: dict[str, Any]) -> None:

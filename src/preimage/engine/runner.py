@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 import numpy as np
 
 from ..errors import InvalidInputError, PreimageError, RunAborted, WorkersLostError
-from .search import Node, Problem, RawPiece, Stats, make_search
+from .search import Node, Problem, RawPiece, Stats, make_search, rebuilt
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them as written)
     from types import FrameType
@@ -53,7 +53,7 @@ __all__ = ["RunState", "run", "save_checkpoint", "load_checkpoint", "CHECKPOINT_
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 3  # 3: activations as a protocol (nodes hold branch patterns)
+CHECKPOINT_VERSION = 4  # 4: pieces kept as pattern + cut codes (3: nodes hold branch patterns)
 
 #: seconds of serial work before the remaining nodes are farmed out
 SERIAL_SECONDS = 0.5
@@ -79,7 +79,13 @@ class Checker:
     tol: float
 
     def point(self, piece: RawPiece, problem: Problem) -> np.ndarray:
-        x: np.ndarray = problem.chart.to_input(piece.X.mean(axis=0))[0]
+        """A point of the piece's relative interior (its rows rebuilt; an LP), in input coordinates."""
+        from ..polyhedra import Polyhedron
+
+        rows = rebuilt(problem, [piece])[0]
+        A_dom, b_dom = problem.chart.u_constraints()
+        P = Polyhedron(np.vstack([A_dom, rows.A]), np.concatenate([b_dom, -rows.c]), rows.E, -rows.e)
+        x: np.ndarray = problem.chart.to_input(P.relative_interior_point())[0]
         return x
 
     def confirm(self, piece: RawPiece, problem: Problem) -> np.ndarray | None:
@@ -595,50 +601,30 @@ def canonical_order(pieces: list[RawPiece]) -> list[RawPiece]:
     return sorted(pieces, key=lambda p: (p.domain_index, pattern_key(p.pattern), len(p.pattern), p.disjunct))
 
 
-_PIECE_ARRAYS = ("A", "c", "E", "e", "H", "h", "X")
-
-
 def _pack_pieces(pieces: list[RawPiece]) -> dict[str, np.ndarray]:
     """The pieces as a few flat arrays (fast to pickle: no per-piece objects)."""
-    out: dict[str, np.ndarray] = {
+    return {
         "pattern": (np.concatenate([p.pattern for p in pieces]).astype(np.int8) if pieces else np.zeros(0, np.int8)),
         "pattern_bool": np.array(all(p.pattern.dtype == np.bool_ for p in pieces)),
         "pattern_len": np.array([p.pattern.shape[0] for p in pieces], dtype=np.int64),
+        "cuts": np.concatenate([p.cuts for p in pieces]).astype(np.int64) if pieces else np.zeros(0, np.int64),
+        "cuts_len": np.array([p.cuts.shape[0] for p in pieces], dtype=np.int64),
         "dim": np.array([p.dim for p in pieces], dtype=np.int64),
         "disjunct": np.array([p.disjunct for p in pieces], dtype=np.int64),
         "domain_index": np.array([p.domain_index for p in pieces], dtype=np.int64),
     }
-    for name in _PIECE_ARRAYS:
-        parts = [getattr(p, name) for p in pieces]
-        out[name + "_rows"] = np.array([a.shape[0] for a in parts], dtype=np.int64)
-        out[name + "_cols"] = np.array([a.shape[1] if a.ndim == 2 else 0 for a in parts], dtype=np.int64)
-        out[name] = np.concatenate([a.reshape(-1) for a in parts]) if parts else np.zeros(0)
-    return out
 
 
 def _unpack_pieces(packed: dict[str, np.ndarray]) -> list[RawPiece]:
     n = packed["pattern_len"].shape[0]
     pat_off = np.concatenate([[0], np.cumsum(packed["pattern_len"])])
+    cut_off = np.concatenate([[0], np.cumsum(packed["cuts_len"])])
     pats = packed["pattern"]
-    if pats.dtype == np.bool_ or bool(packed.get("pattern_bool", True)):  # earlier checkpoints: boolean
+    if bool(packed["pattern_bool"]):
         pats = pats.astype(bool)
-    fields: dict[str, list[np.ndarray]] = {}
-    for name in _PIECE_ARRAYS:
-        rows, cols = packed[name + "_rows"], packed[name + "_cols"]
-        sizes = np.where(cols > 0, rows * cols, rows)
-        off = np.concatenate([[0], np.cumsum(sizes)])
-        flat = packed[name]
-        fields[name] = [
-            flat[off[i] : off[i + 1]].reshape(rows[i], cols[i])
-            if cols[i] > 0
-            else (
-                flat[off[i] : off[i + 1]] if name in ("c", "e", "h") else flat[off[i] : off[i + 1]].reshape(rows[i], 0)
-            )
-            for i in range(n)
-        ]
-    A, c, E, e, H, h, X = (fields[k] for k in _PIECE_ARRAYS)
-    return [RawPiece(pats[pat_off[i]:pat_off[i + 1]], A[i], c[i], E[i], e[i], H[i], h[i], X[i],
-                     int(packed["dim"][i]), int(packed["disjunct"][i]), int(packed["domain_index"][i]))
+    cuts = packed["cuts"]
+    return [RawPiece(pats[pat_off[i]:pat_off[i + 1]], cuts[cut_off[i]:cut_off[i + 1]], int(packed["dim"][i]),
+                     int(packed["disjunct"][i]), int(packed["domain_index"][i]))
             for i in range(n)]
 
 

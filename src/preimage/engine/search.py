@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 
@@ -39,10 +39,12 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only (Sphinx then shows them
     from numpy.typing import ArrayLike, DTypeLike, NDArray
 
     from ..activations import UnitTable
+    from .bounds import Layers
     from .region_lp import PathLP
     from .walk import Answers, Dom, Pieces, Question, Stack, Target
 
-__all__ = ["Problem", "Node", "RawPiece", "Stats", "RunStats", "Search", "root_nodes", "make_search"]
+__all__ = ["Problem", "Node", "RawPiece", "PieceRows", "rebuilt", "Stats", "RunStats", "Search", "root_nodes",
+           "make_search"]
 
 
 _STAT_FIELDS = ("pieces", "nodes", "lps", "fixed_by_bounds", "splits", "pruned", "seconds")
@@ -118,6 +120,23 @@ class Problem:
         return all(act.max_branches(W.shape[0]) <= 2 for W, act in zip(self.weights, self.activations)
                    if not act.is_identity)
 
+    @cached_property
+    def layers(self) -> Layers:
+        """The layers as the compiled walk takes them (:func:`~preimage.engine.bounds.pack_layers`)."""
+        return pack_layers(self.weights, self.biases, self.tables)
+
+    @cached_property
+    def target_arrays(self) -> Target:
+        """The target as the compiled walk takes it (see :func:`preimage.engine.walk.walk`)."""
+        return _target_arrays(self)
+
+    @cached_property
+    def root_map(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """The first layer's pre-activation ``Z u + z0`` in the chart's coordinates ``u``."""
+        ch = self.chart
+        W, b = self.weights[0], self.biases[0]
+        return np.ascontiguousarray(W @ ch.B, dtype=np.float64), np.ascontiguousarray(W @ ch.x0 + b, dtype=np.float64)
+
     def forward(self, x: ArrayLike) -> np.ndarray:
         """The target layer's value at an input point ``x`` (a plain forward pass)."""
         h = np.asarray(x, dtype=np.float64)
@@ -128,12 +147,28 @@ class Problem:
 
 @dataclass
 class RawPiece:
-    """A piece in chart coordinates, before it becomes a :class:`~preimage.Piece`.
+    """A piece as the engine keeps it: what cannot be recomputed.
 
-    Inequalities ``A u + c <= 0``, equalities ``E u + e = 0``; ``H u + h`` is the target
-    layer's value on the piece; ``X`` its vertices (the LP backend: one point, ``dim = -1``).
-    ``pattern`` is the branch of every unit (boolean for two-branch activations).
+    ``pattern`` is the branch of every unit (boolean for two-branch activations); ``cuts``
+    the cut code of each row that cut the piece (:func:`preimage.engine.walk.cut_code`),
+    inequalities first. Its rows, equalities and affine map are recomputed from these and
+    the problem by :func:`preimage.engine.rebuild.rebuild` (see :func:`rebuilt`), its vertices
+    enumerated from its polyhedron when asked for. ``dim``: the dimension the vertex backend
+    found (``-1``: the LP backend).
     """
+
+    pattern: np.ndarray
+    cuts: np.ndarray
+    dim: int
+    disjunct: int = 0
+    domain_index: int = 0
+
+
+@dataclass
+class PieceRows:
+    """A piece's geometry in chart coordinates, rebuilt from a :class:`RawPiece`:
+    inequalities ``A u + c <= 0``, equalities ``E u + e = 0``, the target layer's value
+    ``H u + h``."""
 
     pattern: np.ndarray
     A: np.ndarray
@@ -142,10 +177,45 @@ class RawPiece:
     e: np.ndarray
     H: np.ndarray
     h: np.ndarray
-    X: np.ndarray
-    dim: int
     disjunct: int = 0
     domain_index: int = 0
+
+
+class Rebuildable(Protocol):
+    """What :func:`rebuilt` needs of a problem (a :class:`Problem`, or one read from a result
+    file: :class:`~preimage.engine.result_file.StoredProblem`)."""
+
+    @property
+    def layers(self) -> Layers: ...
+
+    @property
+    def target_arrays(self) -> Target: ...
+
+    @property
+    def root_map(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+
+    @property
+    def chart(self) -> DomainChart: ...
+
+
+def rebuilt(problem: Rebuildable, raws: Sequence[RawPiece]) -> list[PieceRows]:
+    """The geometry of ``raws`` (pieces of ``problem``), recomputed in one compiled call."""
+    from .rebuild import rebuild
+
+    if not raws:
+        return []
+    d = problem.chart.dim
+    pats = [np.asarray(r.pattern, dtype=np.int8) for r in raws]
+    pat_off = np.concatenate([[0], np.cumsum([p.shape[0] for p in pats])]).astype(np.int64)
+    cut_off = np.concatenate([[0], np.cumsum([r.cuts.shape[0] for r in raws])]).astype(np.int64)
+    Z1, z1 = problem.root_map
+    A, A_off, c, E, E_off, e, H, H_off, h = rebuild(
+        problem.layers, problem.target_arrays, Z1, z1, np.ascontiguousarray(np.concatenate(pats), dtype=np.int8),
+        pat_off, np.ascontiguousarray(np.concatenate([r.cuts for r in raws]), dtype=np.int64), cut_off)
+    return [PieceRows(r.pattern, A[A_off[i]:A_off[i + 1]].reshape(-1, d), c[A_off[i]:A_off[i + 1]],
+                      E[E_off[i]:E_off[i + 1]].reshape(-1, d), e[E_off[i]:E_off[i + 1]],
+                      H[H_off[i]:H_off[i + 1]].reshape(-1, d), h[H_off[i]:H_off[i + 1]], r.disjunct, r.domain_index)
+            for i, r in enumerate(raws)]
 
 
 def _rows_of(rows: tuple[np.ndarray, np.ndarray] | None, d: int) -> tuple[np.ndarray, np.ndarray]:
@@ -158,7 +228,8 @@ def _rows_of(rows: tuple[np.ndarray, np.ndarray] | None, d: int) -> tuple[np.nda
 class Node:
     """A region (vertices ``X`` with tight sets ``T``, or one point for the LP backend) with
     its layer-``layer`` pre-activation map ``Z u + z0``, the decisions ``dec`` of that layer
-    (-1: open), the branches ``done`` of the layers before, and its cutting rows ``(A, c)``."""
+    (-1: open), the branches ``done`` of the layers before, its cutting rows ``(A, c)`` and
+    their cut codes ``cuts`` (what its pieces will keep, see :class:`RawPiece`)."""
 
     layer: int
     X: np.ndarray
@@ -172,6 +243,7 @@ class Node:
     rows: tuple[np.ndarray, np.ndarray] | None = None
     depth: int = 0
     ib: tuple[int, NDArray[np.float64], NDArray[np.float64]] | None = None  # (start, los, his)
+    cuts: np.ndarray | None = None
 
 
 def root_nodes(problem: Problem) -> list[Node]:
@@ -179,8 +251,7 @@ def root_nodes(problem: Problem) -> list[Node]:
     from .domain import vertex_start
 
     ch = problem.chart
-    W, b = problem.weights[0], problem.biases[0]
-    Z, z0 = W @ ch.B, W @ ch.x0 + b
+    Z, z0 = (a.copy() for a in problem.root_map)  # the map the pieces are rebuilt from (see rebuilt)
     n_dec = problem.tables[0].n_decisions
     if problem.backend == "lp":
         if ch.u_box is not None:
@@ -270,7 +341,7 @@ class Search:
         pb = problem
         ch = pb.chart
         self._kind = LP_REGIONS if pb.backend == "lp" else VERTEX_REGIONS
-        self._layers = pack_layers(pb.weights, pb.biases, pb.tables)
+        self._layers = pb.layers
         dom_A, dom_b = ch.u_constraints()
         if ch.u_box is not None:
             lo, hi = ch.u_box.lo, ch.u_box.hi
@@ -281,7 +352,7 @@ class Search:
         hint = np.zeros(0) if pb.hint is None else np.asarray(pb.hint, dtype=np.float64)
         # fresh writable copies: the compiled walk has one signature (see engine/kernels.py)
         self._dom = cast("Dom", tuple(np.array(a, dtype=np.float64, order="C") for a in (dom_A, dom_b, lo, hi, hint)))
-        self._target = _target_arrays(pb)
+        self._target = pb.target_arrays
         self._opts = (bool(pb.prune), tolerances.VERTEX_SIGN, tolerances.ENGINE_SIGN_BAND, tolerances.FEASIBILITY)
         self._binary = pb.binary
         self._lp: PathLP | None = None  # the LP region of a run (LP backend)
@@ -310,26 +381,27 @@ class Search:
             cat([r[0] for r in rows], (0, d), np.float64), off([r[1].shape[0] for r in rows]),
             cat([r[1] for r in rows], (0,), np.float64),
             np.array([n.ncons for n in nodes], dtype=np.int64),
+            cat([n.cuts if n.cuts is not None else np.zeros(0, np.int64) for n in nodes], (0,), np.int64),
         )
 
     def _unpack(self, packed: Stack) -> list[Node]:
-        rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN = packed
+        rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN, rt = packed
         d = self.problem.chart.dim
         out = []
         for i in range(rL.shape[0]):
             out.append(Node(int(rL[i]) + 1, rX[rX_off[i]:rX_off[i + 1]].copy(), rT[rX_off[i]:rX_off[i + 1]].copy(),
                             d, int(rN[i]), rZ[rZ_off[i]:rZ_off[i + 1]].copy(), rz0[rZ_off[i]:rZ_off[i + 1]].copy(),
                             rdec[rdec_off[i]:rdec_off[i + 1]].copy(), rpat[rpat_off[i]:rpat_off[i + 1]].copy(),
-                            (rA[rA_off[i]:rA_off[i + 1]].copy(), rc[rA_off[i]:rA_off[i + 1]].copy())))
+                            (rA[rA_off[i]:rA_off[i + 1]].copy(), rc[rA_off[i]:rA_off[i + 1]].copy()),
+                            cuts=rt[rA_off[i]:rA_off[i + 1]].copy()))
         return out
 
     def _pieces(self, out: Pieces) -> list[RawPiece]:
-        pPat, pPat_off, pA, pA_off, pc, pE, pE_off, pe, pH, pH_off, ph, pX, pX_off, meta = out
+        pPat, pPat_off, pCut, pCut_off, meta = out
         pats = pPat.astype(bool) if self._binary else pPat
         di = self.problem.domain_index
-        return [RawPiece(pats[pPat_off[i]:pPat_off[i + 1]], pA[pA_off[i]:pA_off[i + 1]], pc[pA_off[i]:pA_off[i + 1]],
-                         pE[pE_off[i]:pE_off[i + 1]], pe[pE_off[i]:pE_off[i + 1]], pH[pH_off[i]:pH_off[i + 1]],
-                         ph[pH_off[i]:pH_off[i + 1]], pX[pX_off[i]:pX_off[i + 1]], int(meta[i, 0]), int(meta[i, 1]), di)
+        return [RawPiece(pats[pPat_off[i]:pPat_off[i + 1]], pCut[pCut_off[i]:pCut_off[i + 1]], int(meta[i, 0]),
+                         int(meta[i, 1]), di)
                 for i in range(meta.shape[0])]
 
     # -- questions of the walk ----------------------------------------------------------------------

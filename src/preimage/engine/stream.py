@@ -1,15 +1,17 @@
 """Streaming pieces to a result file while a search runs.
 
-Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` (each chunk a valid
-``preimage.PolyhedralSet`` file, see ``docs/formats.md``), so a crash loses at most the
+Pieces are appended in chunks to ``OUT.parts/chunk_NNNNN.npz`` — the first chunk holds the
+problem, every chunk its pieces' patterns and cut codes (the format of
+:mod:`~preimage.engine.result_file`, see ``docs/formats.md``) — so a crash loses at most the
 last chunk's worth of time. When the run ends — complete or stopped — the chunks are
 joined into ``OUT`` (pieces in the order they were found) and removed. A resumed run
 starts with the pieces found before as its first chunk (the earlier result file, or the
 checkpoint's pieces), so ``OUT`` always holds every piece of the result. Chunks and the
-joined file are built from the raw pieces' arrays, without a Python object per piece, and
-stored uncompressed (writing is then as fast as the disk). Memory does not grow with the
-answer: a chunk is a few MB whatever its pieces (``CHUNK_BYTES``), and the join holds one
-chunk's array at a time plus three integers and one index a piece (:func:`join_chunks`).
+joined file are built from the raw pieces' arrays (a piece is its pattern and cut codes: a
+few bytes per unit and cut row), without a Python object per piece, and stored uncompressed
+(writing is then as fast as the disk). Memory does not grow with the answer: a chunk is a
+few MB whatever its pieces (``CHUNK_BYTES``), and the join holds one chunk's array at a time
+plus three integers and one index a piece (:func:`join_chunks`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .result import canonical_index, raw_arrays
+from ..polyhedra import PolyhedralSet
+from .result_file import FORMAT, PROBLEM, piece_arrays, problem_arrays
 from .search import Problem, RawPiece
 
 __all__ = ["PieceStream"]
@@ -59,11 +62,13 @@ class PieceStream:
         self.parts = Path(str(self.out) + ".parts")
         shutil.rmtree(self.parts, ignore_errors=True)  # left by a crash: the checkpoint's pieces replace it
         self.parts.mkdir(parents=True, exist_ok=True)
-        self.charts = {pb.domain_index: pb.chart for pb in problems}
+        self.problems = {pb.domain_index: pb for pb in problems}
         self.count = 0
         self.write_seconds = 0.0  # time spent writing chunks (the final join takes about half)
         if stored is not None:  # the pieces of the earlier runs: their file is the first chunk
             self._adopt(Path(stored["path"]), int(stored["count"]))
+        else:  # the problem, once (and no piece): the first chunk
+            self._write({**problem_arrays(problems), **piece_arrays([])})
         self.limit = FIRST_CHUNK_PIECES  # pieces in the next chunk (see CHUNK_BYTES)
         self.buffer: list[RawPiece] = list(existing)
         self.last = time.monotonic()
@@ -74,7 +79,9 @@ class PieceStream:
 
         try:
             with np.load(path, allow_pickle=False) as z:
-                found = int(z["A_offsets"].shape[0] - 1)
+                if str(z["format"]) != FORMAT:
+                    raise ValueError(f"it is not a {FORMAT} file")
+                found = int(z["pattern_lengths"].shape[0])
         except (OSError, KeyError, ValueError) as exc:
             raise InvalidInputError(
                 f"the checkpoint's pieces are in {str(path)!r}, which cannot be read: {exc}"
@@ -99,23 +106,24 @@ class PieceStream:
         about half the time their writing took (measured), plus the last chunk."""
         return JOIN_SHARE * self.write_seconds + FINISH_MIN_SECONDS
 
+    def _write(self, arrays: dict[str, np.ndarray]) -> None:
+        tmp = self.parts / f"chunk_{self.count:05d}.tmp.npz"
+        # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
+        np.savez(tmp, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, self.parts / f"chunk_{self.count:05d}.npz")
+        self.count += 1
+
     def flush(self) -> None:
         t0 = time.perf_counter()
-        for index, chart in self.charts.items():
-            raws = [r for r in self.buffer if r.domain_index == index]
-            start = 0
-            while start < len(raws):
-                part = raws[start:start + self.limit]
-                arrays = raw_arrays(part, chart)
-                tmp = self.parts / f"chunk_{self.count:05d}.tmp.npz"
-                # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
-                np.savez(tmp, **arrays)  # type: ignore[arg-type]
-                os.replace(tmp, self.parts / f"chunk_{self.count:05d}.npz")
-                self.count += 1
-                size = sum(a.nbytes for a in arrays.values())
-                self.limit = max(MIN_CHUNK_PIECES, min(CHUNK_PIECES, len(part) * CHUNK_BYTES // max(size, 1)))
-                start += len(part)
-                del arrays, part
+        start = 0
+        while start < len(self.buffer):
+            part = self.buffer[start:start + self.limit]
+            arrays = piece_arrays(part)
+            self._write(arrays)
+            size = sum(a.nbytes for a in arrays.values())
+            self.limit = max(MIN_CHUNK_PIECES, min(CHUNK_PIECES, len(part) * CHUNK_BYTES // max(size, 1)))
+            start += len(part)
+            del arrays, part
         self.buffer = []
         self.last = time.monotonic()
         self.write_seconds += time.perf_counter() - t0
@@ -125,34 +133,17 @@ class PieceStream:
         remove them, and return the pieces' canonical order and their disjuncts and domains."""
         self.flush()
         chunks = sorted(self.parts.glob("chunk_*[0-9].npz"), key=lambda c: int(c.stem.split("_")[-1]))
-        if not chunks:  # no piece at all: an empty set of the right space
-            ch = next(iter(self.charts.values()))
-            n = ch.dim if ch.slice is not None else ch.input_dim
-            empty = self.parts / "chunk_00000.npz"
-            none = np.zeros(0, np.int64)
-            # numpy's stub lets a ``**`` mapping of arrays fill the keyword ``allow_pickle: bool``
-            np.savez(empty, **{"format": np.array("preimage.PolyhedralSet"),  # type: ignore[arg-type]
-                               "version": np.array(1),
-                               "ambient_dim": np.array(n), "A": np.zeros((0, n)), "b": np.zeros(0),
-                               "A_offsets": np.zeros(1, np.int64), "C": np.zeros((0, n)), "d": np.zeros(0),
-                               "C_offsets": np.zeros(1, np.int64), "patterns": np.zeros((0, 0), np.uint8),
-                               "pattern_lengths": none, "M": np.zeros((0, n)), "c": np.zeros(0),
-                               "M_offsets": np.zeros(1, np.int64), "map_dim": np.array(0), "disjuncts": none,
-                               "domains": none})
-            chunks = [empty]
-        if self.out.suffix.lower() == ".json":  # small results, as JSON
-            from ..polyhedra.io import concat_set_arrays, save, set_from_arrays
+        if self.out.suffix.lower() == ".json":  # small results, as JSON: the pieces rebuilt
+            from ..polyhedra.io import save
+            from .result_file import EngineResultView
 
-            parts = []
-            for c in chunks:
-                with np.load(c, allow_pickle=False) as z:
-                    parts.append({k: z[k] for k in z.files})
-            joined = concat_set_arrays(parts)
+            joined_npz = self.parts / "joined.npz"
+            result = join_chunks(chunks, joined_npz)
+            view = EngineResultView(joined_npz)
             tmp = self.out.with_name(self.out.name + ".tmp.json")
-            save(set_from_arrays(joined), tmp)
+            save(PolyhedralSet(tuple(view), view.ambient_dim), tmp)
+            del view
             os.replace(tmp, self.out)
-            result = Joined(canonical_index(joined), joined["disjuncts"], joined["domains"],
-                            int(joined["ambient_dim"]))
         else:
             tmp = self.out.with_name(self.out.name + ".tmp.npz")
             result = join_chunks(chunks, tmp)
@@ -172,7 +163,12 @@ class Joined(NamedTuple):
 
 
 _SCALARS = ("format", "version", "ambient_dim", "map_dim")
-_OFFSETS = {"A_offsets": "A", "C_offsets": "C", "M_offsets": "M"}
+_OFFSETS = {"A_offsets": "A", "C_offsets": "C", "M_offsets": "M", "cut_offsets": "cuts"}
+
+
+def _is_header(key: str) -> bool:
+    """Arrays of the file as a whole (in the first chunk that has them), not one entry per piece."""
+    return key in _SCALARS or key.startswith(PROBLEM)
 
 
 class _Member(NamedTuple):
@@ -233,25 +229,26 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
     resumed run) are sorted, on packed keys of 8 bytes per 64 neurons read back from the chunks.
     """
     heads = [_members(c) for c in chunks]
-    keys = list(heads[0])
+    keys = list(dict.fromkeys(k for h in heads for k in h))
     width = max(h["patterns"].shape[1] if len(h["patterns"].shape) == 2 else 0 for h in heads) \
         if "patterns" in keys else 0
     # integer branch patterns (activations with more than two branches) are int8, padded with -1
     branches = "patterns" in keys and any(np.dtype(h["patterns"].dtype) == np.int8 for h in heads)
-    count = sum(h["A_offsets"].shape[0] - 1 for h in heads)
+    count = sum(_count(h) for h in heads)
     lens = _column(chunks, heads, "pattern_lengths", count, -1)
     dis = _column(chunks, heads, "disjuncts", count, 0)
     dom = _column(chunks, heads, "domains", count, 0)
     monotone = _Monotone(lens, dis, dom, width, branches)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zout:
         for key in keys:
-            shapes = [h[key].shape for h in heads]
-            dtype = np.dtype(np.int8) if key == "patterns" and branches else heads[0][key].dtype
-            if key in _SCALARS:
-                arr = _read(chunks[0], key, heads[0][key])
+            if _is_header(key):
+                c, h = next((c, h) for c, h in zip(chunks, heads) if key in h)
+                arr = _read(c, key, h[key])
                 with zout.open(key + ".npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, arr, allow_pickle=False)
                 continue
+            shapes = [h[key].shape for h in heads]
+            dtype = np.dtype(np.int8) if key == "patterns" and branches else heads[0][key].dtype
             shape: tuple[int, ...]
             if key in _OFFSETS:
                 shape = (sum(s[0] - 1 for s in shapes) + 1,)
@@ -279,11 +276,17 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
                         # (numpy's stub declares ndarray a buffer only for Python >= 3.12)
                         fh.write(memoryview(arr.reshape(-1)).cast("B"))  # type: ignore[arg-type]
                     del arr
-    n = int(_read(chunks[0], "ambient_dim", heads[0]["ambient_dim"]))
+    dim_key = "ambient_dim" if "ambient_dim" in heads[0] else PROBLEM + "ambient_dim"
+    n = int(_read(chunks[0], dim_key, heads[0][dim_key]))
     order = monotone.order()
     if order is None:  # found out of order: sort
         order = _canonical(_packed_keys(chunks, heads, count, width, branches), lens, dis, dom)
     return Joined(order, dis, dom, n)
+
+
+def _count(head: dict[str, _Member]) -> int:
+    """The number of pieces of a chunk."""
+    return head["pattern_lengths"].shape[0]
 
 
 def _column(chunks: list[Path], heads: list[dict[str, _Member]], key: str, count: int, missing: int) -> np.ndarray:
@@ -291,7 +294,7 @@ def _column(chunks: list[Path], heads: list[dict[str, _Member]], key: str, count
     out = np.full(count, missing, np.int64)
     start = 0
     for c, h in zip(chunks, heads):
-        m = h["A_offsets"].shape[0] - 1
+        m = _count(h)
         if key in h:
             out[start:start + m] = _read(c, key, h[key])
         start += m
@@ -323,7 +326,7 @@ def _packed_keys(chunks: list[Path], heads: list[dict[str, _Member]], count: int
     keys = np.zeros((n_words, count), np.uint64)
     start = 0
     for c, h in zip(chunks, heads):
-        m = h["A_offsets"].shape[0] - 1
+        m = _count(h)
         if "patterns" in h and m:
             keys[:, start:start + m] = _words(_read(c, "patterns", h["patterns"]), n_words, branches).T
         start += m

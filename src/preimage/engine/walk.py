@@ -80,31 +80,30 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
     #: where a node puts its question (at most one)
     QuestionBox: TypeAlias = TypedList[Question]
     #: the stack as flat arrays with offsets: ``(X, X_off, T, L, dec, dec_off, pat, pat_off, Z, z0, Z_off, A, A_off,
-    #: c, N)`` (see :class:`preimage.engine.search.Search`)
+    #: c, N, cuts)`` (``cuts``: the cut code of each row of ``A``, offsets ``A_off``; see
+    #: :class:`preimage.engine.search.Search`)
     Stack: TypeAlias = tuple[NDArray[np.float64], NDArray[np.int64], NDArray[np.uint64], NDArray[np.int64],
                              NDArray[np.int8], NDArray[np.int64], NDArray[np.int8], NDArray[np.int64],
                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
-                             NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64]]
-    #: the stack while the walk runs, one typed list per field: ``(X, T, l, dec, pat, Z, z0, A, c, ncons)``
+                             NDArray[np.float64], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
+                             NDArray[np.int64]]
+    #: the stack while the walk runs, one typed list per field: ``(X, T, l, dec, pat, Z, z0, A, c, ncons, cuts)``
     StackLists: TypeAlias = tuple[TypedList[NDArray[np.float64]], TypedList[NDArray[np.uint64]], TypedList[int],
                                   TypedList[NDArray[np.int8]], TypedList[NDArray[np.int8]],
                                   TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
-                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]], TypedList[int]]
-    #: the pieces as flat arrays with offsets: ``(pattern, pattern_off, A, A_off, c, E, E_off, e, H, H_off, h, X,
-    #: X_off, meta)``, ``meta[i] = (dim, disjunct)``
-    Pieces: TypeAlias = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.float64], NDArray[np.int64],
-                              NDArray[np.float64], NDArray[np.float64], NDArray[np.int64], NDArray[np.float64],
-                              NDArray[np.float64], NDArray[np.int64], NDArray[np.float64],
-                              NDArray[np.float64], NDArray[np.int64], NDArray[np.int64]]
-    #: the pieces while the walk runs, one typed list per field: ``(pattern, A, c, E, e, H, h, X, (dim, disjunct))``
-    PieceLists: TypeAlias = tuple[TypedList[NDArray[np.int8]], TypedList[NDArray[np.float64]],
-                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
-                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
-                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]],
+                                  TypedList[NDArray[np.float64]], TypedList[NDArray[np.float64]], TypedList[int],
                                   TypedList[NDArray[np.int64]]]
-    #: :func:`_constrain`'s result ``(alive, X, T, dim, ncons, A, c, E, e)``
+    #: the pieces as flat arrays with offsets: ``(pattern, pattern_off, cuts, cuts_off, meta)``, ``meta[i] =
+    #: (dim, disjunct)``: a piece is its pattern and the origins of its cutting rows (see :func:`cut_code`)
+    Pieces: TypeAlias = tuple[NDArray[np.int8], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64],
+                              NDArray[np.int64]]
+    #: the pieces while the walk runs, one typed list per field: ``(pattern, cuts, (dim, disjunct))``
+    PieceLists: TypeAlias = tuple[TypedList[NDArray[np.int8]], TypedList[NDArray[np.int64]],
+                                  TypedList[NDArray[np.int64]]]
+    #: :func:`_constrain`'s result ``(alive, X, T, dim, ncons, A, c, E, e, cuts of A, cuts of E)``
     Constrained: TypeAlias = tuple[bool, NDArray[np.float64], NDArray[np.uint64], int, int, NDArray[np.float64],
-                                   NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]
+                                   NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.int64],
+                                   NDArray[np.int64]]
     #: shared empty arrays ``(floats, int8, int64, rows)`` (see :func:`walk`: no allocation per node)
     Empty: TypeAlias = tuple[NDArray[np.float64], NDArray[np.int8], NDArray[np.int64], NDArray[np.float64]]
     #: :func:`_classify_layer`'s result ``(j, eps, s, amb, cls, x_neg, x_pos, cand)``
@@ -112,7 +111,8 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
                                      NDArray[np.float64], NDArray[np.int64]]
 
 __all__ = ["walk", "VERTEX_REGIONS", "LP_REGIONS", "T_NONE", "T_FORCE", "T_POLY", "Q_EXACT", "Q_RANK",
-           "Q_LP_CLASSIFY", "Q_LP_FEASIBLE"]
+           "Q_LP_CLASSIFY", "Q_LP_FEASIBLE", "cut_code", "ROW_DEC_NEG", "ROW_DEC_POS", "ROW_PAIR", "ROW_HI",
+           "ROW_LO", "ROW_EQ", "ROW_TARGET_INEQ", "ROW_TARGET_EQ"]
 
 #: region representations
 VERTEX_REGIONS = 0
@@ -121,6 +121,26 @@ LP_REGIONS = 1
 T_NONE = 0
 T_FORCE = 1
 T_POLY = 2
+#: where a cutting row of a piece comes from (its *cut code*, :func:`cut_code`): a piece is kept as
+#: its pattern and the codes of its rows, from which :mod:`preimage.engine.rebuild` recomputes the
+#: rows exactly as the walk made them. At layer ``l`` (pre-activation ``z = Z u + z0``):
+ROW_DEC_NEG = 0      # decision ``a`` (``f = F_a u + f0_a``) on its side ``f <= 0``
+ROW_DEC_POS = 1      # decision ``a`` on its side ``f >= 0`` (the row ``-f <= 0``)
+ROW_PAIR = 2         # ``z_a - z_b <= 0`` (a max unit's window entry ``b`` is the largest)
+ROW_HI = 3           # activity target: ``z_a <= f_hi[a]``
+ROW_LO = 4           # activity target: ``z_a >= f_lo[a]``
+ROW_EQ = 5           # activity target: ``z_a = f_lo[a]`` (an equality)
+ROW_TARGET_INEQ = 6  # polyhedral target: inequality ``a`` (``P_A[a] h <= P_b[a]``, ``h = H u + h0``)
+ROW_TARGET_EQ = 7    # polyhedral target: equality ``a`` (``P_C[a] h = P_d[a]``)
+_CODE_SHIFT = 24  # bits of ``a`` and of ``b`` in a code (units and rows below 2**24)
+
+
+@njit(cache=True, nogil=True)
+def cut_code(l: int, kind: int, a: int, b: int) -> int:
+    """The code of a cutting row: layer ``l``, kind (``ROW_*``) and its two indices."""
+    return (((l << 3) | kind) << (2 * _CODE_SHIFT)) | (a << _CODE_SHIFT) | b
+
+
 # element types of the walk's typed lists (the stack, the pieces, the question box)
 _F2 = types.float64[:, ::1]
 _F1 = types.float64[::1]
@@ -261,6 +281,15 @@ def _append_row(A: NDArray[np.float64], c: NDArray[np.float64], a: NDArray[np.fl
     A2[k] = a
     c2[k] = cc
     return A2, c2
+
+
+@njit(cache=True, nogil=True)
+def _append_cut(t: NDArray[np.int64], code: int) -> NDArray[np.int64]:
+    k = t.shape[0]
+    t2 = np.empty(k + 1, dtype=np.int64)
+    t2[:k] = t
+    t2[k] = code
+    return t2
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -481,16 +510,17 @@ def _pack1(items: TypedList[NDArray[_S]], dtype_example: NDArray[_S]) -> tuple[N
 
 @njit(cache=True, nogil=True)
 def _constrain(X: NDArray[np.float64], T: NDArray[np.uint64], dim: int, ncons: int, A: NDArray[np.float64],
-               c: NDArray[np.float64], E: NDArray[np.float64], e: NDArray[np.float64], a: NDArray[np.float64],
-               cc: float, mode: int, exact: bool, rel: float, band_rel: float, answers: Answers, qc: NDArray[np.int64],
-               qbox: QuestionBox) -> Constrained:
-    """Clip (``a·u + cc <= 0``) or slice (``= 0``) a vertex region, recording the row.
+               c: NDArray[np.float64], E: NDArray[np.float64], e: NDArray[np.float64], tA: NDArray[np.int64],
+               tE: NDArray[np.int64], a: NDArray[np.float64], cc: float, code: int, mode: int, exact: bool, rel: float,
+               band_rel: float, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox) -> Constrained:
+    """Clip (``a·u + cc <= 0``) or slice (``= 0``) a vertex region, recording the row and its
+    cut code (``code``, in ``tA`` or ``tE``).
 
-    Returns ``(alive, X, T, dim, ncons, A, c, E, e)``; a clip that removes nothing records no
-    row, an empty result is ``alive = False`` (as is a question asked: see ``qbox``)."""
+    Returns ``(alive, X, T, dim, ncons, A, c, E, e, tA, tE)``; a clip that removes nothing records
+    no row, an empty result is ``alive = False`` (as is a question asked: see ``qbox``)."""
     cls, s = _sides(X, T, a, cc, band_rel, exact, A, c, E, e, answers, qc, qbox)
     if len(qbox):
-        return False, X, T, dim, ncons, A, c, E, e
+        return False, X, T, dim, ncons, A, c, E, e, tA, tE
     has_neg = False
     has_pos = False
     has_zero = False
@@ -503,23 +533,24 @@ def _constrain(X: NDArray[np.float64], T: NDArray[np.uint64], dim: int, ncons: i
             has_zero = True
     if mode == CUT_CLIP:
         if not has_pos:
-            return True, X, T, dim, ncons, A, c, E, e
+            return True, X, T, dim, ncons, A, c, E, e, tA, tE
         if not (has_neg or has_zero):
-            return False, X, T, dim, ncons, A, c, E, e
+            return False, X, T, dim, ncons, A, c, E, e, tA, tE
         Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_CLIP)
         if n_new == 0:  # no vertex strictly inside: only a face survives
             dim = _affine_rank(Xa, rel, answers, qc, qbox)
         A, c = _append_row(A, c, a, cc)
-        return Xa.shape[0] > 0, Xa, Ta, dim, ncons + 1, A, c, E, e
+        return Xa.shape[0] > 0, Xa, Ta, dim, ncons + 1, A, c, E, e, _append_cut(tA, code), tE
     # slice
     if not (has_neg or has_zero) or not (has_pos or has_zero):
-        return False, X, T, dim, ncons, A, c, E, e
+        return False, X, T, dim, ncons, A, c, E, e, tA, tE
     E, e = _append_row(E, e, a, cc)
+    tE = _append_cut(tE, code)
     if not has_neg and not has_pos:  # already on the hyperplane
-        return True, X, T, dim, ncons, A, c, E, e
+        return True, X, T, dim, ncons, A, c, E, e, tA, tE
     Xa, Ta, _, _, n_new = _cut_cls(X, T, cls, s, dim, ncons, CUT_SLICE)
     dim = dim - 1 if n_new > 0 else _affine_rank(Xa, rel, answers, qc, qbox)
-    return Xa.shape[0] > 0, Xa, Ta, dim, ncons, A, c, E, e
+    return Xa.shape[0] > 0, Xa, Ta, dim, ncons, A, c, E, e, tA, tE
 
 
 @njit(cache=True, nogil=True)
@@ -540,24 +571,22 @@ def _lp_feasible(X: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.f
 
 # -- the pieces of a node, committed when the node is complete -------------------------------------------------
 @njit(cache=True, nogil=True, inline="always")
-def _emit(O: PieceLists, pat: NDArray[np.int8], A: NDArray[np.float64], c: NDArray[np.float64], E: NDArray[np.float64],
-          e: NDArray[np.float64], H: NDArray[np.float64], h: NDArray[np.float64], X: NDArray[np.float64], dim: int,
+def _emit(O: PieceLists, pat: NDArray[np.int8], tA: NDArray[np.int64], tE: NDArray[np.int64], dim: int,
           g: int) -> None:
+    """A piece: its pattern, the cut codes of its rows (inequalities, then equalities) and
+    ``(dim, disjunct)`` — what cannot be recomputed (see :mod:`preimage.engine.rebuild`)."""
+    cuts = np.empty(tA.shape[0] + tE.shape[0], dtype=np.int64)
+    cuts[: tA.shape[0]] = tA
+    cuts[tA.shape[0]:] = tE
     O[0].append(pat)
-    O[1].append(A)
-    O[2].append(c)
-    O[3].append(E)
-    O[4].append(e)
-    O[5].append(H)
-    O[6].append(h)
-    O[7].append(X)
-    O[8].append(np.array([dim, g], dtype=np.int64))
+    O[1].append(cuts)
+    O[2].append(np.array([dim, g], dtype=np.int64))
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _push(S: StackLists, X: NDArray[np.float64], T: NDArray[np.uint64], l: int, dec: NDArray[np.int8],
           pat: NDArray[np.int8], Z: NDArray[np.float64], z0: NDArray[np.float64], A: NDArray[np.float64],
-          c: NDArray[np.float64], n: int) -> None:
+          c: NDArray[np.float64], n: int, tA: NDArray[np.int64]) -> None:
     S[0].append(X)
     S[1].append(T)
     S[2].append(l)
@@ -568,6 +597,7 @@ def _push(S: StackLists, X: NDArray[np.float64], T: NDArray[np.uint64], l: int, 
     S[7].append(A)
     S[8].append(c)
     S[9].append(n)
+    S[10].append(tA)
 
 
 @njit(cache=True, nogil=True)
@@ -588,6 +618,7 @@ def _truncate_stack(S: StackLists, n: int) -> None:
     _cut_back(S[7], n)
     _cut_back(S[8], n)
     _cut_back(S[9], n)
+    _cut_back(S[10], n)
 
 
 @njit(cache=True, nogil=True)
@@ -595,26 +626,21 @@ def _truncate_out(O: PieceLists, n: int) -> None:
     _cut_back(O[0], n)
     _cut_back(O[1], n)
     _cut_back(O[2], n)
-    _cut_back(O[3], n)
-    _cut_back(O[4], n)
-    _cut_back(O[5], n)
-    _cut_back(O[6], n)
-    _cut_back(O[7], n)
-    _cut_back(O[8], n)
 
 
 # -- the steps of a node ------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
-def _force_activity(kind: int, lay: Layer, target: Target, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
-                    A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, Z: NDArray[np.float64],
-                    z0: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists, answers: Answers,
-                    qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
+def _force_activity(kind: int, lay: Layer, l: int, target: Target, opts: Opts, X: NDArray[np.float64],
+                    T: NDArray[np.uint64], A: NDArray[np.float64], c: NDArray[np.float64], tA: NDArray[np.int64],
+                    ncons: int, Z: NDArray[np.float64], z0: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists,
+                    answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
     """The activity target: each unit clipped/sliced to its preimage interval, the branches forced."""
     f_lo, f_hi, f_branch = target[1], target[2], target[3]
     rel, band = opts[1], opts[2]
     d = X.shape[1]
     E = np.zeros((0, d))
     e = np.zeros(0)
+    tE = np.zeros(0, dtype=np.int64)
     alive = True
     dim = d
     if kind == VERTEX_REGIONS:
@@ -624,18 +650,18 @@ def _force_activity(kind: int, lay: Layer, target: Target, opts: Opts, X: NDArra
                 if eq != (pass_eq == 1):
                     continue
                 if eq:
-                    alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                        X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_lo[u], CUT_SLICE, False, rel, band,
-                        answers, qc, qbox)
+                    alive, X, T, dim, ncons, A, c, E, e, tA, tE = _constrain(
+                        X, T, dim, ncons, A, c, E, e, tA, tE, Z[u].copy(), z0[u] - f_lo[u], cut_code(l, ROW_EQ, u, 0),
+                        CUT_SLICE, False, rel, band, answers, qc, qbox)
                 else:
                     if np.isfinite(f_hi[u]) and alive:
-                        alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                            X, T, dim, ncons, A, c, E, e, Z[u].copy(), z0[u] - f_hi[u], CUT_CLIP, True, rel, band,
-                            answers, qc, qbox)
+                        alive, X, T, dim, ncons, A, c, E, e, tA, tE = _constrain(
+                            X, T, dim, ncons, A, c, E, e, tA, tE, Z[u].copy(), z0[u] - f_hi[u],
+                            cut_code(l, ROW_HI, u, 0), CUT_CLIP, True, rel, band, answers, qc, qbox)
                     if np.isfinite(f_lo[u]) and alive:
-                        alive, X, T, dim, ncons, A, c, E, e = _constrain(
-                            X, T, dim, ncons, A, c, E, e, -Z[u], f_lo[u] - z0[u], CUT_CLIP, True, rel, band,
-                            answers, qc, qbox)
+                        alive, X, T, dim, ncons, A, c, E, e, tA, tE = _constrain(
+                            X, T, dim, ncons, A, c, E, e, tA, tE, -Z[u], f_lo[u] - z0[u], cut_code(l, ROW_LO, u, 0),
+                            CUT_CLIP, True, rel, band, answers, qc, qbox)
                 if not alive:
                     break
             if not alive:
@@ -650,69 +676,75 @@ def _force_activity(kind: int, lay: Layer, target: Target, opts: Opts, X: NDArra
                 n_in += int(np.isfinite(f_hi[u])) + int(np.isfinite(f_lo[u]))
         Ai = np.empty((n_in, d))
         ci = np.empty(n_in)
+        ti = np.empty(n_in, dtype=np.int64)
         E = np.empty((n_eq, d))
         e = np.empty(n_eq)
+        tE = np.empty(n_eq, dtype=np.int64)
         i = 0
         k = 0
         for u in range(Z.shape[0]):
             if f_lo[u] == f_hi[u]:
                 E[k] = Z[u]
                 e[k] = z0[u] - f_lo[u]
+                tE[k] = cut_code(l, ROW_EQ, u, 0)
                 k += 1
             else:
                 if np.isfinite(f_hi[u]):
                     Ai[i] = Z[u]
                     ci[i] = z0[u] - f_hi[u]
+                    ti[i] = cut_code(l, ROW_HI, u, 0)
                     i += 1
                 if np.isfinite(f_lo[u]):
                     Ai[i] = -Z[u]
                     ci[i] = f_lo[u] - z0[u]
+                    ti[i] = cut_code(l, ROW_LO, u, 0)
                     i += 1
         alive, X = _lp_feasible(X, A, c, Ai, ci, E, e, answers, qc, qbox, cnt)
         if alive:
             A = np.vstack((A, Ai))
             c = np.concatenate((c, ci))
+            tA = np.concatenate((tA, ti))
             dim = -1
     if len(qbox):
         return
     if not alive:
         cnt[3] += 1
         return
-    H, h = _branch_map(lay, f_branch, Z, z0)
     newpat = np.empty(pat.shape[0] + f_branch.shape[0], dtype=np.int8)
     newpat[: pat.shape[0]] = pat
     newpat[pat.shape[0]:] = f_branch
-    _emit(O, newpat, A, c, E, e, H, h, X, dim, 0)
+    _emit(O, newpat, tA, tE, dim, 0)
 
 
 @njit(cache=True, nogil=True)
-def _disjuncts(kind: int, target: Target, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
-               A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, H: NDArray[np.float64],
-               h: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists, answers: Answers, qc: NDArray[np.int64],
-               qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
+def _disjuncts(kind: int, l: int, target: Target, opts: Opts, X: NDArray[np.float64], T: NDArray[np.uint64],
+               A: NDArray[np.float64], c: NDArray[np.float64], tA: NDArray[np.int64], ncons: int,
+               H: NDArray[np.float64], h: NDArray[np.float64], pat: NDArray[np.int8], O: PieceLists, answers: Answers,
+               qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
     """The decided region at the target layer, cut by each disjunct of a polyhedral target."""
     P_A, P_b, P_aoff, P_C, P_d, P_coff = target[4], target[5], target[6], target[7], target[8], target[9]
     rel, band = opts[1], opts[2]
     d = X.shape[1]
     for g in range(P_aoff.shape[0] - 1):
-        Xg, Tg, Ag, cg = X, T, A, c
+        Xg, Tg, Ag, cg, tAg = X, T, A, c, tA
         Eg = np.zeros((0, d))
         eg = np.zeros(0)
+        tEg = np.zeros(0, dtype=np.int64)
         ng = ncons
         dim = d
         alive = True
         if kind == VERTEX_REGIONS:
             for r in range(P_aoff[g], P_aoff[g + 1]):
-                alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
-                    Xg, Tg, dim, ng, Ag, cg, Eg, eg, _row_map(P_A[r], H), _dot(P_A[r], h) - P_b[r], CUT_CLIP, True,
-                    rel, band, answers, qc, qbox)
+                alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg, tAg, tEg = _constrain(
+                    Xg, Tg, dim, ng, Ag, cg, Eg, eg, tAg, tEg, _row_map(P_A[r], H), _dot(P_A[r], h) - P_b[r],
+                    cut_code(l, ROW_TARGET_INEQ, r, 0), CUT_CLIP, True, rel, band, answers, qc, qbox)
                 if not alive:
                     break
             if alive:
                 for r in range(P_coff[g], P_coff[g + 1]):
-                    alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg = _constrain(
-                        Xg, Tg, dim, ng, Ag, cg, Eg, eg, _row_map(P_C[r], H), _dot(P_C[r], h) - P_d[r], CUT_SLICE,
-                        False, rel, band, answers, qc, qbox)
+                    alive, Xg, Tg, dim, ng, Ag, cg, Eg, eg, tAg, tEg = _constrain(
+                        Xg, Tg, dim, ng, Ag, cg, Eg, eg, tAg, tEg, _row_map(P_C[r], H), _dot(P_C[r], h) - P_d[r],
+                        cut_code(l, ROW_TARGET_EQ, r, 0), CUT_SLICE, False, rel, band, answers, qc, qbox)
                     if not alive:
                         break
         else:
@@ -720,23 +752,28 @@ def _disjuncts(kind: int, target: Target, opts: Opts, X: NDArray[np.float64], T:
             k_eq = P_coff[g + 1] - P_coff[g]
             Ai = np.empty((k_in, d))
             ci = np.empty(k_in)
+            ti = np.empty(k_in, dtype=np.int64)
             Eg = np.empty((k_eq, d))
             eg = np.empty(k_eq)
+            tEg = np.empty(k_eq, dtype=np.int64)
             for r in range(k_in):
                 Ai[r] = _row_map(P_A[P_aoff[g] + r], H)
                 ci[r] = _dot(P_A[P_aoff[g] + r], h) - P_b[P_aoff[g] + r]
+                ti[r] = cut_code(l, ROW_TARGET_INEQ, P_aoff[g] + r, 0)
             for r in range(k_eq):
                 Eg[r] = _row_map(P_C[P_coff[g] + r], H)
                 eg[r] = _dot(P_C[P_coff[g] + r], h) - P_d[P_coff[g] + r]
+                tEg[r] = cut_code(l, ROW_TARGET_EQ, P_coff[g] + r, 0)
             alive, Xg = _lp_feasible(X, A, c, Ai, ci, Eg, eg, answers, qc, qbox, cnt)
             if alive:
                 Ag = np.vstack((A, Ai))
                 cg = np.concatenate((c, ci))
+                tAg = np.concatenate((tA, ti))
                 dim = -1
         if len(qbox):
             return
         if alive:
-            _emit(O, pat, Ag, cg, Eg, eg, H, h, Xg, dim, g)
+            _emit(O, pat, tAg, tEg, dim, g)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -803,9 +840,9 @@ def _classify_layer(kind: int, lay: Layer, opts: Opts, X: NDArray[np.float64], T
 @njit(cache=True, nogil=True)
 def _branch_kway(kind: int, lay: Layer, opts: Opts, hint: NDArray[np.float64], X: NDArray[np.float64],
                  T: NDArray[np.uint64], l: int, dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64],
-                 z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, j: int,
-                 cand: NDArray[np.int64], S: StackLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox,
-                 cnt: NDArray[np.int64]) -> None:
+                 z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], tA: NDArray[np.int64],
+                 ncons: int, j: int, cand: NDArray[np.int64], S: StackLists, answers: Answers, qc: NDArray[np.int64],
+                 qbox: QuestionBox, cnt: NDArray[np.int64]) -> None:
     """One child per candidate entry ``c`` of a max unit: the region where ``z_c`` is the largest
     (a tie of measure zero is left to its neighbours); the hint's own largest is explored first."""
     rel, band = opts[1], opts[2]
@@ -824,34 +861,39 @@ def _branch_kway(kind: int, lay: Layer, opts: Opts, hint: NDArray[np.float64], X
         order[at], order[0] = cand[0], cand[at]
     for ii in range(order.shape[0] - 1, -1, -1):
         cw = order[ii]
-        Xc, Tc, Ac, cc_, nc = X, T, A, c, ncons
+        Xc, Tc, Ac, cc_, tc, nc = X, T, A, c, tA, ncons
         Ec = np.zeros((0, d))
         ec = np.zeros(0)
+        tEc = np.zeros(0, dtype=np.int64)
         dim = d
         alive = True
         if kind == VERTEX_REGIONS:
             for i in range(cand.shape[0]):
                 if cand[i] == cw:
                     continue
-                alive, Xc, Tc, dim, nc, Ac, cc_, Ec, ec = _constrain(
-                    Xc, Tc, dim, nc, Ac, cc_, Ec, ec, Z[srcs[cand[i]]] - Z[srcs[cw]], z0[srcs[cand[i]]] - z0[srcs[cw]],
-                    CUT_CLIP, True, rel, band, answers, qc, qbox)
+                alive, Xc, Tc, dim, nc, Ac, cc_, Ec, ec, tc, tEc = _constrain(
+                    Xc, Tc, dim, nc, Ac, cc_, Ec, ec, tc, tEc, Z[srcs[cand[i]]] - Z[srcs[cw]],
+                    z0[srcs[cand[i]]] - z0[srcs[cw]], cut_code(l, ROW_PAIR, srcs[cand[i]], srcs[cw]), CUT_CLIP, True,
+                    rel, band, answers, qc, qbox)
                 if not alive:
                     break
             alive = alive and dim == d  # a tie of measure zero is covered by its neighbours
         else:
             Ai = np.empty((cand.shape[0] - 1, d))
             ci = np.empty(cand.shape[0] - 1)
+            ti = np.empty(cand.shape[0] - 1, dtype=np.int64)
             r = 0
             for i in range(cand.shape[0]):
                 if cand[i] != cw:
                     Ai[r] = Z[srcs[cand[i]]] - Z[srcs[cw]]
                     ci[r] = z0[srcs[cand[i]]] - z0[srcs[cw]]
+                    ti[r] = cut_code(l, ROW_PAIR, srcs[cand[i]], srcs[cw])
                     r += 1
             alive, Xc = _lp_feasible(X, A, c, Ai, ci, np.zeros((0, d)), np.zeros(0), answers, qc, qbox, cnt)
             if alive:
                 Ac = np.vstack((A, Ai))
                 cc_ = np.concatenate((c, ci))
+                tc = np.concatenate((tA, ti))
                 nc = ncons + Ai.shape[0]
         if len(qbox):
             return
@@ -859,15 +901,15 @@ def _branch_kway(kind: int, lay: Layer, opts: Opts, hint: NDArray[np.float64], X
             continue
         dc = dec.copy()
         _settle_max(lay, dc, j, cw)
-        _push(S, Xc, Tc, l, dc, pat, Z, z0, Ac, cc_, nc)
+        _push(S, Xc, Tc, l, dc, pat, Z, z0, Ac, cc_, nc, tc)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _split(kind: int, hint: NDArray[np.float64], X: NDArray[np.float64], T: NDArray[np.uint64], l: int,
            dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64], z0: NDArray[np.float64],
-           A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, F: NDArray[np.float64], f0: NDArray[np.float64],
-           j: int, eps: float, s: NDArray[np.float64], amb: bool, cls: NDArray[np.int8], x_neg: NDArray[np.float64],
-           x_pos: NDArray[np.float64], S: StackLists) -> None:
+           A: NDArray[np.float64], c: NDArray[np.float64], tA: NDArray[np.int64], ncons: int, F: NDArray[np.float64],
+           f0: NDArray[np.float64], j: int, eps: float, s: NDArray[np.float64], amb: bool, cls: NDArray[np.int8],
+           x_neg: NDArray[np.float64], x_pos: NDArray[np.float64], S: StackLists) -> None:
     """Split by decision ``j``'s hyperplane into ``f_j <= 0`` and ``f_j >= 0`` (both non-empty);
     the side of the hint is explored first, else the positive side."""
     d = X.shape[1]
@@ -883,17 +925,19 @@ def _split(kind: int, hint: NDArray[np.float64], X: NDArray[np.float64], T: NDAr
         Tb = T
     An, cn = _append_row(A, c, F[j], f0[j])
     Ap, cp = _append_row(A, c, -F[j], -f0[j])
+    tn = _append_cut(tA, cut_code(l, ROW_DEC_NEG, j, 0))
+    tp = _append_cut(tA, cut_code(l, ROW_DEC_POS, j, 0))
     dn = dec.copy()
     dn[j] = 0
     dp = dec.copy()
     dp[j] = 1
     neg_first = hint.shape[0] == d and f0[j] + _dot(F[j], hint) <= 0.0
     if neg_first:
-        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1)
-        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1)
+        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1, tp)
+        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1, tn)
     else:
-        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1)
-        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1)
+        _push(S, Xa, Ta, l, dn, pat, Z, z0, An, cn, ncons + 1, tn)
+        _push(S, Xb, Tb, l, dp, pat, Z, z0, Ap, cp, ncons + 1, tp)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -925,9 +969,9 @@ def _forward(nxt: Layer, H: NDArray[np.float64],
 @njit(cache=True, nogil=True, inline="always")
 def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: NDArray[np.float64],
           T: NDArray[np.uint64], l: int, dec: NDArray[np.int8], pat: NDArray[np.int8], Z: NDArray[np.float64],
-          z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], ncons: int, S: StackLists,
-          O: PieceLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox, cnt: NDArray[np.int64],
-          empty: Empty, lays: TypedList[Layer]) -> None:
+          z0: NDArray[np.float64], A: NDArray[np.float64], c: NDArray[np.float64], tA: NDArray[np.int64], ncons: int,
+          S: StackLists, O: PieceLists, answers: Answers, qc: NDArray[np.int64], qbox: QuestionBox,
+          cnt: NDArray[np.int64], empty: Empty, lays: TypedList[Layer]) -> None:
     """Advance one node through its layers until it splits, is pruned or ends as pieces
     (children go to ``S``, pieces to ``O``; a question to ``qbox``). ``lays``: each layer's
     view of ``layers`` (made once per call of the walk)."""
@@ -941,7 +985,7 @@ def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: ND
         lay = lays[l]
         is_target = l == L - 1
         if is_target and tkind == T_FORCE:
-            _force_activity(kind, lay, target, opts, X, T, A, c, ncons, Z, z0, pat, O, answers, qc, qbox, cnt)
+            _force_activity(kind, lay, l, target, opts, X, T, A, c, tA, ncons, Z, z0, pat, O, answers, qc, qbox, cnt)
             return
         if not lay[15]:
             # -- decide the layer's activation on the region
@@ -963,10 +1007,10 @@ def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: ND
                         return
                 cnt[1] += 1
                 if cand.shape[0] >= 2:
-                    _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, j, cand, S, answers,
-                                 qc, qbox, cnt)
+                    _branch_kway(kind, lay, opts, hint, X, T, l, dec, pat, Z, z0, A, c, tA, ncons, j, cand, S,
+                                 answers, qc, qbox, cnt)
                 else:
-                    _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, ncons, F, f0, j, eps, s, amb, cls, x_neg,
+                    _split(kind, hint, X, T, l, dec, pat, Z, z0, A, c, tA, ncons, F, f0, j, eps, s, amb, cls, x_neg,
                            x_pos, S)
                 return
             n_units = lay[6].shape[0] - 1
@@ -983,9 +1027,9 @@ def _node(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, X: ND
         if is_target:
             # -- the region is decided: emit it, cut by each target disjunct
             if tkind == T_NONE:
-                _emit(O, pat, A, c, np.zeros((0, d)), np.zeros(0), H, h, X, d if kind == VERTEX_REGIONS else -1, 0)
+                _emit(O, pat, tA, np.zeros(0, dtype=np.int64), d if kind == VERTEX_REGIONS else -1, 0)
             else:
-                _disjuncts(kind, target, opts, X, T, A, c, ncons, H, h, pat, O, answers, qc, qbox, cnt)
+                _disjuncts(kind, l, target, opts, X, T, A, c, tA, ncons, H, h, pat, O, answers, qc, qbox, cnt)
             return
         if prune and tkind != T_NONE and not _reachable(kind, X, blo, bhi, H, h, H, h, layers, l + 1, tkind, rows,
                                                         rhs, seg, on_pre, f_lo, f_hi, tol):
@@ -1015,20 +1059,19 @@ def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack:
     answers were given).
     """
     (X_flat, X_off, T_flat, L_in, dec_flat, dec_off, pat_flat, pat_off, Z_flat, z0_flat, Z_off, A_flat, A_off,
-     c_flat, N_in) = stack
+     c_flat, N_in, t_flat) = stack
     d = X_flat.shape[1]
     words = T_flat.shape[1]
     S: StackLists = (List.empty_list(_F2), List.empty_list(_U2), List.empty_list(types.int64), List.empty_list(_I1),
                      List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
-                     List.empty_list(_F1), List.empty_list(types.int64))
+                     List.empty_list(_F1), List.empty_list(types.int64), List.empty_list(_L1))
     for i in range(L_in.shape[0]):
         _push(S, X_flat[X_off[i]:X_off[i + 1]].copy(), T_flat[X_off[i]:X_off[i + 1]].copy(), L_in[i],
               dec_flat[dec_off[i]:dec_off[i + 1]].copy(), pat_flat[pat_off[i]:pat_off[i + 1]].copy(),
               Z_flat[Z_off[i]:Z_off[i + 1]].copy(), z0_flat[Z_off[i]:Z_off[i + 1]].copy(),
-              A_flat[A_off[i]:A_off[i + 1]].copy(), c_flat[A_off[i]:A_off[i + 1]].copy(), N_in[i])
-    O: PieceLists = (List.empty_list(_I1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
-                     List.empty_list(_F1), List.empty_list(_F2), List.empty_list(_F1), List.empty_list(_F2),
-                     List.empty_list(_L1))
+              A_flat[A_off[i]:A_off[i + 1]].copy(), c_flat[A_off[i]:A_off[i + 1]].copy(), N_in[i],
+              t_flat[A_off[i]:A_off[i + 1]].copy())
+    O: PieceLists = (List.empty_list(_I1), List.empty_list(_L1), List.empty_list(_L1))
     qbox: QuestionBox = List.empty_list(_QUESTION)
     no_answers = (answers[0][:0], answers[1][:0], answers[2][:1], answers[3][:1])
     totals = np.zeros(7, dtype=np.int64)
@@ -1050,16 +1093,17 @@ def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack:
         A = S[7].pop()
         c = S[8].pop()
         ncons = S[9].pop()
+        tA = S[10].pop()
         n_stack = len(S[0])
         n_out = len(O[0])
         cnt[:] = 0
         qc[0] = 0
-        _node(kind, layers, dom, target, opts, X, T, l, dec.copy(), pat, Z, z0, A, c, ncons, S, O,
+        _node(kind, layers, dom, target, opts, X, T, l, dec.copy(), pat, Z, z0, A, c, tA, ncons, S, O,
               answers if first else no_answers, qc, qbox, cnt, empty, lays)
         if len(qbox):  # a question: the node goes back unchanged, with nothing it produced
             _truncate_stack(S, n_stack)
             _truncate_out(O, n_out)
-            _push(S, X, T, l, dec, pat, Z, z0, A, c, ncons)
+            _push(S, X, T, l, dec, pat, Z, z0, A, c, ncons, tA)
             totals[5] = 1
             totals[6] = 1 if first else 0
             break
@@ -1084,19 +1128,15 @@ def walk(kind: int, layers: Layers, dom: Dom, target: Target, opts: Opts, stack:
     rz0, _ = _pack1(S[6], no_c)
     rA, rA_off = _pack2(S[7], d)
     rc, _ = _pack1(S[8], no_c)
-    rest = (rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN)
+    i64 = np.zeros(0, dtype=np.int64)
+    rt, _ = _pack1(S[10], i64)
+    rest = (rX, rX_off, rT, rL, rdec, rdec_off, rpat, rpat_off, rZ, rz0, rZ_off, rA, rA_off, rc, rN, rt)
     pPat, pPat_off = _pack1(O[0], i8)
-    pA, pA_off = _pack2(O[1], d)
-    pc, _ = _pack1(O[2], no_c)
-    pE, pE_off = _pack2(O[3], d)
-    pe, _ = _pack1(O[4], no_c)
-    pH, pH_off = _pack2(O[5], d)
-    ph, _ = _pack1(O[6], no_c)
-    pX, pX_off = _pack2(O[7], d)
-    meta = np.empty((len(O[8]), 2), dtype=np.int64)
-    for i in range(len(O[8])):
-        meta[i] = O[8][i]
-    pieces = (pPat, pPat_off, pA, pA_off, pc, pE, pE_off, pe, pH, pH_off, ph, pX, pX_off, meta)
+    pCut, pCut_off = _pack1(O[1], i64)
+    meta = np.empty((len(O[2]), 2), dtype=np.int64)
+    for i in range(len(O[2])):
+        meta[i] = O[2][i]
+    pieces = (pPat, pPat_off, pCut, pCut_off, meta)
     if len(qbox):
         question = qbox[0]
     else:

@@ -48,7 +48,7 @@ def _as_set(result: Any):
 
     meta: dict[str, Any] = {}
     if isinstance(result, (str, os.PathLike)):
-        from ..polyhedra.io import load_geometry
+        from ..engine.result_file import load_geometry
 
         meta["source"] = os.fspath(result)
         result = load_geometry(result)

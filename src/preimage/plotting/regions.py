@@ -37,8 +37,8 @@ def _drawn_coordinates(domain, n: int) -> tuple[np.ndarray | None, str]:
 def region_polygons(result, coords: np.ndarray | None = None) -> list[np.ndarray]:
     """One ordered polygon per region of a :func:`preimage.linear_regions` result.
 
-    A region is drawn from the vertices the engine kept for it (``Piece.kept_vertices``, in
-    the piece's coordinates), else from the piece's polyhedron. ``coords``: the two input
+    A region is drawn from its vertices where they are known (``Piece.kept_vertices``, in the
+    piece's coordinates), else from the piece's polyhedron. ``coords``: the two input
     coordinates drawn (``None``: the pieces are 2-D).
     """
     from ._shapes import order_polygon, unique_points

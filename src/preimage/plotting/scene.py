@@ -103,6 +103,7 @@ class Label:
     text: str
     color: Any = "k"
     size: float = 9.0
+    zorder: float | None = None  # in 3-D, a large value keeps the text above the depth-sorted patches
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "position", _pts("position", self.position)[0])
@@ -217,7 +218,8 @@ def render_matplotlib(items: Sequence, ax) -> list:
                 artists.append(ax.scatter(P[:, 0], P[:, 1], color=it.color, s=it.size, marker=it.marker,
                                           label=it.label, zorder=it.zorder))
         elif isinstance(it, Label):
-            artists.append(ax.text(*it.position, it.text, color=it.color, fontsize=it.size))
+            kw = {} if it.zorder is None else {"zorder": it.zorder}
+            artists.append(ax.text(*it.position, it.text, color=it.color, fontsize=it.size, **kw))
         else:
             raise InvalidInputError(f"cannot draw {type(it).__name__}: expected Patch, Lines, Arrow, Markers or Label")
     return artists
@@ -230,7 +232,8 @@ def render_scene_matplotlib(scene: Scene, ax) -> list:
         ax.set_xlim(scene.lo[0], scene.hi[0])
         ax.set_ylim(scene.lo[1], scene.hi[1])
         ax.set_zlim(scene.lo[2], scene.hi[2])
-        ax.set_box_aspect(tuple(np.asarray(scene.hi) - np.asarray(scene.lo)))
+        # ``extra["zoom"] < 1`` shrinks the box inside its axes, leaving room for the axis labels
+        ax.set_box_aspect(tuple(np.asarray(scene.hi) - np.asarray(scene.lo)), zoom=float(scene.extra.get("zoom", 1.0)))
     ax.set_xlabel(scene.axis_labels[0])
     ax.set_ylabel(scene.axis_labels[1])
     ax.set_zlabel(scene.axis_labels[2])
@@ -336,17 +339,21 @@ def render_plotly(items: Sequence, fig, row: int = 1, col: int = 1) -> list:
     return traces
 
 
-def plotly_figure(scenes: Sequence[Scene], title: str = ""):
-    """An interactive plotly figure with one 3-D scene per :class:`Scene`, side by side."""
+def plotly_figure(scenes: Sequence[Scene], title: str = "", cols: int | None = None):
+    """An interactive plotly figure with one 3-D scene per :class:`Scene`, side by side
+    (``cols`` per row; default: all in one row)."""
     from .._optional import require
 
     make_subplots = require("plotly.subplots", "interactive 3-D figures").make_subplots
 
     n = len(scenes)
-    fig = make_subplots(rows=1, cols=n, specs=[[{"type": "scene"}] * n],
-                        subplot_titles=[s.title for s in scenes], horizontal_spacing=0.02)
+    ncols = n if cols is None else max(1, min(int(cols), n))
+    nrows = -(-n // ncols)
+    fig = make_subplots(rows=nrows, cols=ncols, specs=[[{"type": "scene"}] * ncols] * nrows,
+                        subplot_titles=[s.title for s in scenes], horizontal_spacing=0.02,
+                        vertical_spacing=0.06 if nrows > 1 else None)
     for c, sc in enumerate(scenes, start=1):
-        render_plotly(sc.items, fig, row=1, col=c)
+        render_plotly(sc.items, fig, row=(c - 1) // ncols + 1, col=(c - 1) % ncols + 1)
         key = "scene" if c == 1 else f"scene{c}"
         layout: dict[str, Any] = {
             "xaxis_title": sc.axis_labels[0], "yaxis_title": sc.axis_labels[1], "zaxis_title": sc.axis_labels[2],

@@ -213,4 +213,6 @@ def load_geometry(path: str | os.PathLike[str], *, lazy: bool = False) -> Polyhe
                           np.asarray(data["C"]).reshape(-1, n), data["d"])
     if kind == "preimage.Box":
         return Box(data["lo"], data["hi"])
+    if kind == "preimage.EngineResult":  # its pieces are rebuilt by the engine
+        raise InvalidInputError(f"{path!r} is an engine result file: load it with preimage.load_geometry")
     raise InvalidInputError(f"{path!r} has unknown format {kind!r}; expected a preimage geometry file")

@@ -97,12 +97,11 @@ class Piece:
     :meth:`preimage.Network.activation_pattern`); ``affine_map`` the network's value at the
     target layer as an affine function of the input on this piece. Both are optional.
 
-    ``kept_vertices`` are the piece's vertices when they are known without a computation —
-    the engine's vertex backend keeps every region as its vertices — as a read-only
-    ``(k, n)`` array in the coordinates of ``polyhedron`` (input coordinates; slice
-    coordinates for a :class:`~preimage.Slice` domain), else ``None`` (the LP backend, a
-    piece read from a file, a piece built by hand). :meth:`vertices` always answers: the
-    kept vertices, or those of ``polyhedron`` by vertex enumeration.
+    ``kept_vertices`` are the piece's vertices when they are known — given when the piece
+    was built, or enumerated once by :meth:`vertices` — as a read-only ``(k, n)`` array in
+    the coordinates of ``polyhedron`` (input coordinates; slice coordinates for a
+    :class:`~preimage.Slice` domain), else ``None`` (the engine keeps no vertices: a piece
+    is rebuilt from its pattern, and its vertices enumerated when asked for).
     """
 
     polyhedron: Polyhedron
@@ -169,11 +168,14 @@ class Piece:
 
     def vertices(self) -> NDArray[np.float64]:
         """The piece's vertices, a read-only ``(k, n)`` array in the coordinates of
-        ``polyhedron`` (input coordinates): :attr:`kept_vertices` when the engine kept them,
-        else :meth:`Polyhedron.vertices` (vertex enumeration by pycddlib; meant for small
-        pieces). The two agree as point sets, up to the engine's vertex tolerance."""
+        ``polyhedron`` (input coordinates): :attr:`kept_vertices` when known, else
+        :meth:`Polyhedron.vertices` (vertex enumeration by pycddlib; meant for small pieces),
+        kept for the next call."""
         V = self.kept_vertices
-        return V if V is not None else self.polyhedron.vertices()
+        if V is None or V.flags.writeable:  # (an unpickled array comes back writable)
+            V = readonly(np.array(self.polyhedron.vertices() if V is None else V, dtype=np.float64))
+            object.__setattr__(self, "kept_vertices", V)
+        return V
 
     def __getattr__(self, name: str) -> Any:
         if name == "kept_vertices":  # a piece unpickled from before the slot existed

@@ -14,7 +14,8 @@ from ... import tolerances
 from ...errors import InvalidInputError
 from .._style import DPI
 
-__all__ = ["FigureResult", "Output", "new_figure", "maps_to", "format_array", "FORMATS", "finish", "save_scenes"]
+__all__ = ["FigureResult", "Output", "new_figure", "maps_to", "format_array", "FORMATS", "finish", "save_scenes",
+           "scenes_figure"]
 
 #: The files each figure writes by default (``html`` only for 3-D figures).
 FORMATS: tuple[str, ...] = ("png", "svg", "html")
@@ -153,23 +154,44 @@ def finish(out: Output, name: str, title: str, shown: str, computed_by: Sequence
                         time.perf_counter() - t0)
 
 
-def save_scenes(out: Output, name: str, scenes, title: str, size: tuple[float, float],
-                legend_scene: int | None = 0) -> list[Path]:
-    """Render 3-D :class:`~preimage.plotting.scene.Scene` s side by side: matplotlib (PNG, SVG)
-    and one interactive plotly figure (HTML)."""
-    from ..scene import plotly_figure, render_scene_matplotlib
+def scenes_figure(scenes, title: str, size: tuple[float, float], legend_scene: int | None = 0,
+                  cols: int | None = None, legend_scenes: Sequence[int] = ()):
+    """The matplotlib figure of 3-D :class:`~preimage.plotting.scene.Scene` s side by side
+    (``cols`` per row; default one row). The legend gathers the entries of ``legend_scene`` and
+    of ``legend_scenes`` (each label once)."""
+    from ..scene import render_scene_matplotlib
 
     fig = new_figure(*size)
-    axes = [fig.add_subplot(1, len(scenes), k + 1, projection="3d") for k in range(len(scenes))]
+    n = len(scenes)
+    ncols = n if cols is None else max(1, min(int(cols), n))
+    nrows = -(-n // ncols)
+    axes = [fig.add_subplot(nrows, ncols, k + 1, projection="3d") for k in range(n)]
     for ax, sc in zip(axes, scenes):
         render_scene_matplotlib(sc, ax)
     if legend_scene is not None:
-        handles, labels = axes[legend_scene].get_legend_handles_labels()
+        handles, labels = [], []
+        for k in [legend_scene, *legend_scenes]:
+            for h, lab in zip(*axes[k].get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
         if handles:
             fig.legend(handles, labels, fontsize=8, loc="outside lower center", ncols=min(len(labels), 5),
                        frameon=False)
     fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def save_scenes(out: Output, name: str, scenes, title: str, size: tuple[float, float],
+                legend_scene: int | None = 0, cols: int | None = None, legend_scenes: Sequence[int] = ()
+                ) -> list[Path]:
+    """Render 3-D :class:`~preimage.plotting.scene.Scene` s (:func:`scenes_figure`): matplotlib
+    (PNG, SVG) and one interactive plotly figure (HTML)."""
+    from ..scene import plotly_figure
+
+    fig = scenes_figure(scenes, title, size, legend_scene, cols, legend_scenes)
     paths = out.save_matplotlib(fig, name)
     if "html" in out.formats:
-        paths += out.save_plotly(plotly_figure(scenes, title), name)
+        n = len(scenes)
+        paths += out.save_plotly(plotly_figure(scenes, title, cols=n if cols is None else cols), name)
     return paths

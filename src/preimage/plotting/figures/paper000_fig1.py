@@ -29,7 +29,7 @@ from .._shapes import shape_of
 from ..geometry import cone_items, dual_basis_items, hyperplane_items
 from ..preimages import preimage_items
 from ..scene import Lines, Markers, Patch, Scene
-from ._common import FigureResult, Output, finish, maps_to, save_scenes
+from ._common import FigureResult, Output, finish, maps_to, save_scenes, scenes_figure
 
 __all__ = ["NAME", "W", "B", "Y", "KERNEL", "BIAS", "compute", "checks", "figure_paper000_fig1"]
 
@@ -111,9 +111,25 @@ def _left_items(data: Fig1Data, view) -> list:
     items += preimage_items(data.preimage, view=view, color=_style.RED, alpha=0.75, label="preimage P(y)")
     items.append(Markers(x, color="k", size=40, label="output x*"))
     items += dual_basis_items(
-        W, B, Y, negative=True, which=(1, 2), scale=0.9, colors=(None, _style.BLUE, _style.PURPLE)
+        W, B, Y, negative=True, which=(1, 2), scale=_arrow_scale(data, view), colors=(None, _style.BLUE, _style.PURPLE)
     )
     return items
+
+
+def _arrow_scale(data: Fig1Data, view, most: float = 0.9, margin: float = 0.08) -> float:
+    """The largest arrow scale (at most ``most``) at which the arrows −e2, −e3 from x* and their
+    labels (at 1.08 × the arrow) stay inside the view box (the components point out of the
+    orthant, so full-length arrows would carry their labels out of the axes)."""
+    x = np.asarray(data.dual.apex)
+    E = np.asarray(data.dual.vectors)
+    lo, hi = np.asarray(view.lo) + margin, np.asarray(view.hi) - margin
+    scale = most
+    for i in (1, 2):
+        v = -1.08 * E[:, i]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = np.where(v < 0, (lo - x) / v, np.where(v > 0, (hi - x) / v, np.inf))
+        scale = min(scale, float(np.min(t)))
+    return scale
 
 
 def _right_items(data: Fig1Data, view) -> list:
@@ -124,24 +140,38 @@ def _right_items(data: Fig1Data, view) -> list:
     return items
 
 
-def figure_paper000_fig1(out_dir, *, dpi=None, formats=None, html_js: str = "inline") -> FigureResult:
-    """Regenerate paper 000, Fig. 1 into ``out_dir`` (PNG, SVG, interactive HTML, caption ``.txt``)."""
+#: The matplotlib figure's size (inches).
+SIZE = (15.0, 6.4)
+
+
+def scenes(data) -> list:
+    """The three 3-D scenes (left: 3 planes and the preimage; right: the cone, two views)."""
     import preimage
 
-    t0 = time.perf_counter()
-    out = Output.make(out_dir, dpi, formats, html_js)
-    data = compute()
-    chk = checks(data)
     lview = preimage.Box(np.zeros(3), LEFT_HI)
     rview = preimage.Box(np.zeros(3), RIGHT_HI)
     left = tuple(_left_items(data, lview))
     right = tuple(_right_items(data, rview))
-    scenes = [
-        Scene(left, "3 planes, the output x* and its preimage (red)", lview.lo, lview.hi, elev=24, azim=30),
+    return [
+        Scene(left, "3 planes, the output x* and its preimage (red)", lview.lo, lview.hi, elev=24, azim=30,
+              extra={"zoom": 0.9}),
         Scene(right, "circulant cone, view 1", rview.lo, rview.hi, elev=24, azim=-60),
         Scene(right, "circulant cone, view 2 (along the identity line)", rview.lo, rview.hi, elev=35.26, azim=45),
     ]
-    paths = save_scenes(out, NAME, scenes, TITLE, (15.0, 6.4), legend_scene=0)
+
+
+def matplotlib_figure(data):
+    """The figure as drawn into the PNG and SVG."""
+    return scenes_figure(scenes(data), TITLE, SIZE, legend_scene=0)
+
+
+def figure_paper000_fig1(out_dir, *, dpi=None, formats=None, html_js: str = "inline") -> FigureResult:
+    """Regenerate paper 000, Fig. 1 into ``out_dir`` (PNG, SVG, interactive HTML, caption ``.txt``)."""
+    t0 = time.perf_counter()
+    out = Output.make(out_dir, dpi, formats, html_js)
+    data = compute()
+    chk = checks(data)
+    paths = save_scenes(out, NAME, scenes(data), TITLE, SIZE, legend_scene=0)
     shown = f"""
 Left: a layer y = relu(W x + b) with three planes in general position and the output
 y = {tuple(Y.tolist())} (y1 > 0, y2 = y3 = 0), in the input orthant. Green: the positive output

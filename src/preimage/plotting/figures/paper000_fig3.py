@@ -33,8 +33,8 @@ from .. import _style
 from .._shapes import shape_of, shape_of_points
 from ..geometry import dual_basis_items, hyperplane_items
 from ..preimages import preimage_items
-from ..scene import Lines, Markers, Patch, Scene
-from ._common import FigureResult, Output, finish, maps_to, save_scenes
+from ..scene import Label, Lines, Markers, Patch, Scene
+from ._common import FigureResult, Output, finish, maps_to, save_scenes, scenes_figure
 
 __all__ = ["NAME", "LIGHT", "DARK", "Y_AXIS_POINT", "compute", "checks", "axis_intersections", "figure_paper000_fig3"]
 
@@ -146,13 +146,34 @@ def checks(data: Fig3Data) -> dict[str, bool]:
     return out
 
 
+def _plane_items(W: np.ndarray, b: np.ndarray, box) -> list:
+    """The faint planes Π1, Π2, Π3, each labelled inside its own polygon, towards the vertex
+    farthest from the other planes (the planes of a circulant meet on the identity line, so
+    labels at their highest vertices or centroids would print over each other)."""
+    normals = W / np.linalg.norm(W, axis=1, keepdims=True)
+    offsets = b / np.linalg.norm(W, axis=1)
+    out: list = []
+    for it in hyperplane_items(W, b, box, alpha=0.07):
+        if not isinstance(it, Patch):
+            continue
+        i = int(str(it.label)[1:]) - 1
+        P = it.polygons[0]
+        others = [j for j in range(W.shape[0]) if j != i]
+        dist = np.abs(P @ normals[others].T + offsets[others]).sum(axis=1)
+        c = P.mean(axis=0)
+        out.append(it)
+        out.append(Label(c + 0.78 * (P[int(np.argmax(dist))] - c), str(it.label), color=it.color, size=10.0,
+                         zorder=1e4))
+    return out
+
+
 def _items(side: Side, failing: bool) -> list:
     from ...polyhedra import Polyhedron
 
     cm = side.cells
     W, b = np.asarray(cm.weight), np.asarray(cm.bias)
     box = cm.domain
-    items = hyperplane_items(W, b, box, alpha=0.07)
+    items = _plane_items(W, b, box)
     hi = box.hi
     items.append(Lines(tuple(np.vstack([np.zeros(3), hi[i] * np.eye(3)[i]]) for i in range(3)), color="k", width=2.0))
     for cell, col, alpha, name in ((side.light, _style.LIGHT_GREY, 0.35, "light grey cell (1 negative constraint)"),
@@ -180,9 +201,9 @@ def _items(side: Side, failing: bool) -> list:
                 shp = shape_of_points(Vf)
                 if shp.kind == "polygon":
                     faces.append(shp.polygons[0])
-        if faces:
-            items.append(Patch(tuple(faces), color=_style.ORANGE, alpha=0.12, edgecolor=None,
-                               label="coordinate faces where contraction fails"))
+        if faces:  # translucent, so that the cells behind them show
+            items.append(Patch(tuple(faces), color=_style.ORANGE, alpha=0.035, edgecolor=_style.ORANGE,
+                               linewidth=0.6, label="coordinate faces where contraction fails"))
         crossings = []
         for i in range(3):  # Π_i ∩ {x_i = 0}: beyond it a zero input x_i gives a positive output y_i
             line = Polyhedron(np.zeros((0, 3)), np.zeros(0), np.vstack([W[i], np.eye(3)[i]]), [-b[i], 0.0])
@@ -198,6 +219,26 @@ def _items(side: Side, failing: bool) -> list:
     return items
 
 
+#: The matplotlib figure's size (inches).
+SIZE = (13.0, 7.0)
+
+
+def scenes(data: Fig3Data) -> list:
+    """The two 3-D scenes (left: identity, right: the wider cone)."""
+    I, Wd = data.identity, data.wide
+    return [
+        Scene(tuple(_items(I, False)), "identity plus bias (W = I)", I.cells.domain.lo, I.cells.domain.hi,
+              axis_labels=("x1 / y1", "x2 / y2", "x3 / y3"), elev=24, azim=-125),
+        Scene(tuple(_items(Wd, True)), "wider cone: kernel (1, 1/4, 1/4)", Wd.cells.domain.lo, Wd.cells.domain.hi,
+              axis_labels=("x1 / y1", "x2 / y2", "x3 / y3"), elev=28, azim=40),
+    ]
+
+
+def matplotlib_figure(data: Fig3Data):
+    """The figure as drawn into the PNG and SVG."""
+    return scenes_figure(scenes(data), TITLE, SIZE, legend_scene=1)
+
+
 def figure_paper000_fig3(out_dir, *, dpi=None, formats=None, html_js: str = "inline") -> FigureResult:
     """Regenerate paper 000, Fig. 3 into ``out_dir`` (PNG, SVG, interactive HTML, caption ``.txt``)."""
     t0 = time.perf_counter()
@@ -205,13 +246,7 @@ def figure_paper000_fig3(out_dir, *, dpi=None, formats=None, html_js: str = "inl
     data = compute()
     chk = checks(data)
     I, Wd = data.identity, data.wide
-    scenes = [
-        Scene(tuple(_items(I, False)), "identity plus bias (W = I)", I.cells.domain.lo, I.cells.domain.hi,
-              axis_labels=("x1 / y1", "x2 / y2", "x3 / y3"), elev=24, azim=-125),
-        Scene(tuple(_items(Wd, True)), "wider cone: kernel (1, 1/4, 1/4)", Wd.cells.domain.lo, Wd.cells.domain.hi,
-              axis_labels=("x1 / y1", "x2 / y2", "x3 / y3"), elev=28, azim=40),
-    ]
-    paths = save_scenes(out, NAME, scenes, TITLE, (13.0, 7.0), legend_scene=1)
+    paths = save_scenes(out, NAME, scenes(data), TITLE, SIZE, legend_scene=1)
     shown = f"""
 One 3-node circulant layer y = relu(W x + b) on a box of the input orthant; input and output
 share the axes (x_i / y_i), as in the paper. Left: W = I, b = -0.5 on [0, 1]³; right: the

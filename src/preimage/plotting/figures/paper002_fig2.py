@@ -28,34 +28,40 @@ from ..contraction import contraction_flow
 from ..scene import Lines, Markers, Patch, render_matplotlib
 from ._common import FigureResult, Output, finish, maps_to, new_figure
 
-__all__ = ["NAME", "LAYERS", "TARGETS", "compute", "checks", "figure_paper002_fig2"]
+__all__ = ["NAME", "LAYERS", "TARGETS", "compute", "checks", "figure_paper002_fig2", "bend_degrees",
+           "is_piecewise_linear_curve", "piece_directions"]
 
 NAME = "paper002_fig2"
 TITLE = "Paper 002, Fig. 2: preimages at level 3 of a 2-input network traced back to the input space"
 
-#: Three levels of 2 nodes, ``x(k) = relu(W_k x(k-1) + b_k)``.
+#: Three levels of 2 nodes, ``x(k) = relu(W_k x(k-1) + b_k)``: chosen (from seeded random draws)
+#: so that the preimages of points on both output axes visibly bend — their linear pieces are
+#: not collinear — as in the paper's drawing.
 LAYERS = (
-    (np.array([[1.0, 0.6], [-0.7, 1.0]]), np.array([0.3, 0.2])),
-    (np.array([[1.0, -0.8], [0.5, 1.0]]), np.array([-0.4, 0.1])),
-    (np.array([[0.9, -0.6], [-0.5, 1.0]]), np.array([-0.2, -0.3])),
+    (np.array([[0.54, 0.43], [-0.63, 1.21]]), np.array([0.31, 0.06])),
+    (np.array([[0.81, -0.49], [0.5, 0.41]]), np.array([-0.25, 0.17])),
+    (np.array([[1.21, -0.72], [-0.21, 0.63]]), np.array([-0.1, -0.39])),
 )
 DOMAIN_LO, DOMAIN_HI = np.array([-2.0, -2.0]), np.array([2.0, 2.0])
 
 #: Level-3 activities whose preimages are drawn: points on the two output axes, one positive point.
 TARGETS = {
-    "y = (0.4, 0)": np.array([0.4, 0.0]),
-    "y = (0.8, 0)": np.array([0.8, 0.0]),
-    "y = (0, 0.5)": np.array([0.0, 0.5]),
-    "y = (0, 1.5)": np.array([0.0, 1.5]),
-    "y = (0.5, 0.5)": np.array([0.5, 0.5]),
+    "y = (0.1, 0)": np.array([0.1, 0.0]),
+    "y = (0.26, 0)": np.array([0.26, 0.0]),
+    "y = (0, 0.22)": np.array([0.0, 0.22]),
+    "y = (0, 0.49)": np.array([0.0, 0.49]),
+    "y = (0.2, 0.15)": np.array([0.2, 0.15]),
 }
 COLOURS = {
-    "y = (0.4, 0)": "#f4a582",
-    "y = (0.8, 0)": _style.RED,
-    "y = (0, 0.5)": "#92c5de",
-    "y = (0, 1.5)": _style.BLUE,
-    "y = (0.5, 0.5)": _style.PURPLE,
+    "y = (0.1, 0)": "#f4a582",
+    "y = (0.26, 0)": _style.RED,
+    "y = (0, 0.22)": "#92c5de",
+    "y = (0, 0.49)": _style.BLUE,
+    "y = (0.2, 0.15)": _style.PURPLE,
 }
+#: A preimage is drawn as piecewise linear only if two of its pieces differ in direction by at
+#: least this angle (degrees): visibly bent, not collinear pieces of one straight line.
+MIN_BEND_DEGREES = 10.0
 LEVEL_COLOURS = ("#7fbf7f", _style.ORANGE, _style.DARK_GREY)
 
 
@@ -76,6 +82,42 @@ def compute() -> Fig2Data:
     grey = preimage.preimage(net, preimage.Activity([0.0, 0.0]), domain=box)
     pre = {k: preimage.preimage(net, preimage.Activity(y), domain=box) for k, y in TARGETS.items()}
     return Fig2Data(net, box, grey, pre, contraction_flow(net, box))
+
+
+def piece_directions(polyhedra) -> np.ndarray:
+    """Unit directions of the 1-D pieces among ``polyhedra`` (from their two vertices)."""
+    out = []
+    for P in polyhedra:
+        V = P.vertices()
+        if V.shape[0] == 2:
+            d = V[1] - V[0]
+            n = float(np.linalg.norm(d))
+            if n > 0:
+                out.append(d / n)
+    return np.array(out).reshape(-1, 2)
+
+
+def bend_degrees(polyhedra) -> float:
+    """The largest angle (degrees, in [0, 90]) between the directions of two 1-D pieces — 0 when
+    all pieces are collinear or parallel, or there are fewer than two.
+
+    >>> from preimage import Polyhedron
+    >>> a = Polyhedron([[1.0, 0.0], [-1.0, 0.0]], [1.0, 0.0], [[0.0, 1.0]], [0.0])   # [0, 1] × {0}
+    >>> b = Polyhedron([[0.0, 1.0], [0.0, -1.0]], [1.0, 0.0], [[1.0, 0.0]], [1.0])   # {1} × [0, 1]
+    >>> round(bend_degrees([a, b]), 6), is_piecewise_linear_curve([a, b]), is_piecewise_linear_curve([a])
+    (90.0, True, False)
+    """
+    D = piece_directions(polyhedra)
+    if D.shape[0] < 2:
+        return 0.0
+    c = np.clip(np.abs(D @ D.T), 0.0, 1.0)
+    return float(np.degrees(np.arccos(c.min())))
+
+
+def is_piecewise_linear_curve(polyhedra) -> bool:
+    """1-D pieces that are *not* collinear: two of them differ in direction by at least
+    :data:`MIN_BEND_DEGREES` — a visibly bent curve, not a straight line cut into pieces."""
+    return bool(all(P.dim <= 1 for P in polyhedra) and bend_degrees(polyhedra) >= MIN_BEND_DEGREES)
 
 
 def checks(data: Fig2Data) -> dict[str, bool]:
@@ -101,8 +143,10 @@ def checks(data: Fig2Data) -> dict[str, bool]:
         dims = [p.polyhedron.dim for p in res.set]
         ok = res.complete and maps_to(net, res.set.sample(60 * len(res.set), seed=5), y)
         if y.min() == 0.0:
-            ok = ok and max(dims) == 1
-            out[f"the preimage of {k} is made of 1-D linear pieces mapping to it"] = ok
+            polys = [p.polyhedron for p in res.set]
+            ok = ok and max(dims) == 1 and is_piecewise_linear_curve(polys)
+            out[f"the preimage of {k} is a piecewise linear curve: 1-D pieces mapping to it, not collinear "
+                f"(bent by {bend_degrees(polys):.0f}° >= {MIN_BEND_DEGREES:g}°)"] = ok
         else:
             ok = ok and max(dims) == 0
             out[f"the preimage of {k} (both outputs positive) is isolated points mapping to it"] = ok
@@ -208,9 +252,10 @@ A rectifier network with input (x1, x2) and three levels of two nodes. Left, in 
 coordinate axes of each level remapped to the input space (where a node of that level has zero
 pre-activation: green level 1, orange level 2, dark grey level 3); the grey region — the exact
 preimage of the level-3 activity (0, 0), a non-convex union of polygons, all irreversibly mixed; and
-the exact preimages of points on the two output axes, piecewise linear curves (red: on the x1(3)
-axis, blue: on the x2(3) axis), and of one point with both outputs positive (isolated points,
-purple). Right: the same sets at levels 1, 2 and 3 — each convex piece mapped by the affine map the
+the exact preimages of points on the two output axes, piecewise linear curves whose pieces are
+not collinear — they visibly bend where they cross the remapped axes of earlier levels (red: on
+the x1(3) axis, blue: on the x2(3) axis) — and of one point with both outputs positive (isolated
+points, purple). Right: the same sets at levels 1, 2 and 3 — each convex piece mapped by the affine map the
 network has on it — contracting onto the output axes and, for the grey region, onto (0, 0)."""
     weights = {}
     for k, (Wk, bk) in enumerate(LAYERS, start=1):

@@ -26,7 +26,7 @@ from .. import _style
 from ..geometry import dual_basis_items, hyperplane_items
 from ..preimages import preimage_items
 from ..scene import Arrow, Markers, Scene
-from ._common import FigureResult, Output, finish, maps_to, save_scenes
+from ._common import FigureResult, Output, finish, maps_to, save_scenes, scenes_figure
 
 __all__ = ["NAME", "W", "B", "OUTPUTS", "compute", "checks", "figure_paper002_fig3"]
 
@@ -112,18 +112,31 @@ def scene_items(data: Fig3Data) -> list:
     return items
 
 
+#: The matplotlib figure's size (inches).
+SIZE = (12.0, 6.4)
+
+
+def scenes(data) -> list:
+    """The two views of the scene."""
+    items = tuple(scene_items(data))
+    return [
+        Scene(items, "view 1", VIEW_LO, VIEW_HI, elev=20, azim=-50, extra={"zoom": 0.92}),
+        Scene(items, "view 2", VIEW_LO, VIEW_HI, elev=35, azim=40, extra={"zoom": 0.92}),
+    ]
+
+
+def matplotlib_figure(data):
+    """The figure as drawn into the PNG and SVG."""
+    return scenes_figure(scenes(data), TITLE, SIZE)
+
+
 def figure_paper002_fig3(out_dir, *, dpi=None, formats=None, html_js: str = "inline") -> FigureResult:
     """Regenerate paper 002, Fig. 3 into ``out_dir`` (PNG, SVG, interactive HTML, caption ``.txt``)."""
     t0 = time.perf_counter()
     out = Output.make(out_dir, dpi, formats, html_js)
     data = compute()
     chk = checks(data)
-    items = tuple(scene_items(data))
-    scenes = [
-        Scene(items, "view 1", VIEW_LO, VIEW_HI, elev=20, azim=-50),
-        Scene(items, "view 2", VIEW_LO, VIEW_HI, elev=35, azim=40),
-    ]
-    paths = save_scenes(out, NAME, scenes, TITLE, (12.0, 6.4))
+    paths = save_scenes(out, NAME, scenes(data), TITLE, SIZE)
     shown = """
 One rectifier layer with three nodes, y = relu(W x + b), in its 3-D input space (two views; the
 HTML file can be rotated). The translucent planes are the hyperplanes Π1, Π2, Π3 (w_i·x + b_i = 0);
