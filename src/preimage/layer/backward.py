@@ -473,6 +473,6 @@ def backward_preimage(net: Network, target: Any, *, layer: int | None = None, do
         info["disjunct_origin"] = origin
     pieces = PolyhedralSet([p for p, _, _ in found], ambient_dim=net.input_dim)
     return PreimageResult(pieces, reason is None, _stats(counters, len(found), time.perf_counter() - t0),
-                          tgt.layer, np.array([d for _, d, _ in found], dtype=np.int64),
-                          np.array([i for _, _, i in found], dtype=np.int64), (None,) * len(found),
-                          None, reason, info)
+                          tgt.layer, disjuncts=np.array([d for _, d, _ in found], dtype=np.int64),
+                          domain_index=np.array([i for _, _, i in found], dtype=np.int64),
+                          stopped_by=reason, info=info)
