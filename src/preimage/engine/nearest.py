@@ -1,0 +1,522 @@
+"""Exact distances to preimages: the nearest input with a given activity, and the minimal
+adversarial perturbation (:func:`nearest`, :func:`robustness_radius`).
+
+L∞ and L1: a MILP over the network (:mod:`preimage.engine.milp`) solved by HiGHS, inside a
+growing box ``‖x' − x‖∞ <= R`` around ``x`` (the big-M constants come from interval bounds on
+that box, much tighter than on the whole domain; MIPVerify's restriction). A box with no
+point of the preimage proves the distance exceeds ``R``; an optimum ``d <= R`` inside it is the
+optimum (every point outside is farther than ``R`` in L∞, hence in L1). The optimum's
+activation region is then solved as an LP (the MILP with its binaries fixed): the returned
+point lies in a true region of the preimage and is checked by a forward pass.
+
+L2: HiGHS has no MIQP. The L1 optimum ``p₁`` bounds the L2 distance by ``u = ‖p₁ − x‖₂``, so the
+L2-nearest point lies in the box ``‖x' − x‖∞ <= u``; the engine enumerates the preimage's
+pieces in that box (:func:`preimage.preimage`) and a QP per piece projects ``x`` onto it.
+Exact, and limited by the number of pieces in that box (small inputs and networks).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import tolerances
+from ..errors import InvalidInputError, SolverError
+from ..network import Network
+from ..polyhedra import Box, Polyhedron, solver
+from .milp import NetworkMILP
+from .targets import normalize_target
+
+if TYPE_CHECKING:  # pragma: no cover - annotations only
+    from numpy.typing import ArrayLike, NDArray
+
+    from ..specs import Spec
+    from .targets import Activity, AffineSubspace
+
+__all__ = ["NearestResult", "nearest", "robustness_radius"]
+
+NORMS = ("linf", "l1", "l2")
+#: the first search box's radius, as a fraction of the domain's largest half-width
+_FIRST_RADIUS_FRACTION = 1.0 / 16.0
+#: the search box doubles at most this many times (only an unbounded domain needs a cap)
+_MAX_DOUBLINGS = 64
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class NearestResult:
+    """The nearest point of a preimage to ``x``, with a certificate.
+
+    Attributes
+    ----------
+    point : the nearest point found (``None`` when none was found); it lies in the preimage
+        (checked by a forward pass).
+    distance : ``‖point − x‖`` in ``norm`` (``inf`` without a point).
+    lower_bound : a proven lower bound on the true distance (``lower_bound <= distance``);
+        equal to ``distance`` (within :data:`~preimage.tolerances.DISTANCE_MATCH`) when complete.
+    complete : ``True`` only when the optimum is proven (or the preimage is proven empty
+        in the domain: then ``point`` is ``None`` and ``distance = lower_bound = inf``).
+    norm : ``"linf"``, ``"l1"`` or ``"l2"``.
+    status : ``"optimal"``, ``"empty"`` or ``"time_limit"``.
+    stats : counters: ``milps``, ``nodes``, ``seconds``, ``pieces`` (L2), ...
+    adversarial, adversarial_class : for :func:`robustness_radius`, an input strictly past the
+        decision boundary and its predicted class (else ``None``).
+    """
+
+    point: NDArray[np.float64] | None
+    distance: float
+    lower_bound: float
+    complete: bool
+    norm: str
+    status: str
+    stats: Mapping[str, Any]
+    adversarial: NDArray[np.float64] | None = None
+    adversarial_class: int | None = None
+
+    @property
+    def gap(self) -> float:
+        """``distance − lower_bound`` (0 when complete)."""
+        return float(self.distance - self.lower_bound) if np.isfinite(self.distance) else np.inf
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Part:
+    """One disjunct of the target at layer ``layer``: ``flo <= z_layer <= fhi`` (an activity's
+    forced pre-activation) or ``A h <= b, C h = d`` on ``h_layer``."""
+
+    layer: int
+    force: tuple[NDArray[np.float64], NDArray[np.float64]] | None
+    system: tuple[NDArray[np.float64], ...] | None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Domain:
+    lo: NDArray[np.float64]
+    hi: NDArray[np.float64]
+    rows: tuple[NDArray[np.float64], ...] | None  # (A, b, C, d) of a polyhedral domain
+
+
+@dataclass(eq=False)
+class _Search:
+    """The shared state of one search: the best point and counters."""
+
+    net: Network
+    x: NDArray[np.float64]
+    norm: str
+    deadline: float | None
+    best: NDArray[np.float64] | None = None
+    best_value: float = np.inf
+    milps: int = 0
+    nodes: int = 0
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
+
+
+# -- input checks ----------------------------------------------------------------------------------
+def _check_common(net: Any, x: Any, norm: Any, time_limit: Any) -> tuple[Network, NDArray[np.float64], float | None]:
+    from .api import _budgets
+
+    if not isinstance(net, Network):
+        raise InvalidInputError(f"net must be a preimage.Network, got {type(net).__name__}")
+    if norm not in NORMS:
+        raise InvalidInputError(f"norm must be one of {', '.join(map(repr, NORMS))}, got {norm!r}")
+    try:
+        xa = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidInputError(f"x must be an input vector of {net.input_dim} numbers, got {x!r}") from None
+    if xa.ndim != 1 or xa.shape[0] != net.input_dim:
+        raise InvalidInputError(f"x must be one input of length {net.input_dim} (shape ({net.input_dim},)), "
+                                f"got shape {xa.shape}")
+    if not np.all(np.isfinite(xa)):
+        raise InvalidInputError("x must be finite, but it has NaN or infinite entries")
+    return net, xa, _budgets(time_limit, None, None, None)[0]
+
+
+def _domains(domain: Any, n: int) -> list[_Domain]:
+    """The domain (a Box, a Polyhedron, a list of them, or ``None``: all of Rⁿ) as bounding
+    boxes with the polyhedra's rows; empty parts are dropped."""
+    if domain is None:
+        return [_Domain(np.full(n, -np.inf), np.full(n, np.inf), None)]
+    items = list(domain) if isinstance(domain, (list, tuple)) else [domain]
+    if not items or not all(isinstance(d, (Box, Polyhedron)) for d in items):
+        raise InvalidInputError("domain must be a preimage.Box, a Polyhedron or a list of them, "
+                                f"got {type(domain).__name__}")
+    out = []
+    for d in items:
+        if d.ambient_dim != n:
+            raise InvalidInputError(f"the domain lives in dimension {d.ambient_dim}, the network takes inputs of "
+                                    f"width {n}")
+        if isinstance(d, Box):
+            out.append(_Domain(np.asarray(d.lo, dtype=np.float64), np.asarray(d.hi, dtype=np.float64), None))
+            continue
+        if d.is_empty():
+            continue
+        lp = solver.LinearProgram(d.A, d.b, d.C, d.d)
+        eye = np.eye(n)
+        lo = np.array([lp.minimize(e).value for e in eye])
+        hi = np.array([lp.maximize(e).value for e in eye])
+        out.append(_Domain(lo, hi, (np.asarray(d.A), np.asarray(d.b), np.asarray(d.C), np.asarray(d.d))))
+    return out
+
+
+def _parts(net: Network, target: Any, layer: int | None) -> list[_Part]:
+    tgt = normalize_target(target, net, layer)
+    if tgt.force is not None:
+        flo, fhi, _ = tgt.force
+        return [_Part(tgt.layer, (np.asarray(flo), np.asarray(fhi)), None)]
+    return [_Part(tgt.layer, None, tuple(np.asarray(a, dtype=np.float64) for a in sys)) for sys in tgt.polyhedra]
+
+
+# -- one MILP in one box ---------------------------------------------------------------------------
+def _build(search: _Search, part: _Part, dom: _Domain, lo: NDArray[np.float64],
+           hi: NDArray[np.float64]) -> tuple[NetworkMILP, NDArray[np.float64]] | None:
+    """The MILP of ``part`` over the box ``lo..hi`` (``None`` when the bounds already rule it out)
+    and its objective."""
+    pad = tolerances.FEASIBILITY * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
+    enc = NetworkMILP.encode(search.net, part.layer, lo, hi, last_activation=part.force is None)
+    if part.force is not None:
+        z = enc.z_cols[part.layer - 1]
+        for i, col in enumerate(z):
+            enc.lower[col] = max(enc.lower[col], float(part.force[0][i]))
+            enc.upper[col] = min(enc.upper[col], float(part.force[1][i]))
+            if enc.lower[col] > enc.upper[col] + float(pad.max()):
+                return None
+            enc.upper[col] = max(enc.upper[col], enc.lower[col])
+    else:
+        assert part.system is not None
+        A, b, C, d = part.system
+        h = enc.h_cols[part.layer - 1]
+        enc.add_rows(A, h, np.full(A.shape[0], -np.inf), b)
+        enc.add_rows(C, h, d, d)
+    if dom.rows is not None:
+        A, b, C, d = dom.rows
+        enc.add_rows(A, enc.x_cols, np.full(A.shape[0], -np.inf), b)
+        enc.add_rows(C, enc.x_cols, d, d)
+    n = search.x.shape[0]
+    t = enc.add_cols(np.zeros(1 if search.norm == "linf" else n), np.full(1 if search.norm == "linf" else n, np.inf))
+    for i in range(n):  # -t <= x'_i - x_i <= t
+        ti = int(t[0] if search.norm == "linf" else t[i])
+        xi = int(enc.x_cols[i])
+        enc.add_row([xi, ti], [1.0, -1.0], -np.inf, float(search.x[i]))
+        enc.add_row([xi, ti], [-1.0, -1.0], -np.inf, -float(search.x[i]))
+    cost = np.zeros(enc.n_cols)
+    cost[t] = 1.0
+    return enc, cost
+
+
+def _solve_box(search: _Search, part: _Part, dom: _Domain,
+               R: float) -> tuple[str, NDArray[np.float64] | None, float, float]:
+    """Solve ``part`` within the domain and ``‖x' − x‖∞ <= R``: ``(status, point, value, bound)``
+    with the point polished in its activation region (``bound``: the MILP's proven bound)."""
+    lo = np.maximum(dom.lo, search.x - R)
+    hi = np.minimum(dom.hi, search.x + R)
+    if np.any(lo > hi):
+        return "infeasible", None, np.inf, np.inf
+    built = _build(search, part, dom, lo, hi)
+    if built is None:
+        return "infeasible", None, np.inf, np.inf
+    enc, cost = built
+    A = enc.matrix()
+    res = solver.solve_milp(cost, A, enc.row_lo, enc.row_hi, enc.lower, enc.upper, enc.integer,
+                            time_limit=search.remaining())
+    search.milps += 1
+    search.nodes += res.nodes
+    if res.x is None:
+        return res.status, None, np.inf, res.bound
+    point = res.x[enc.x_cols]
+    if enc.n_binaries:  # polish: the LP of the optimum's activation region (binaries fixed)
+        flo, fhi = enc.fixed(res.x)
+        pol = solver.solve_milp(cost, A, enc.row_lo, enc.row_hi, flo, fhi, np.zeros(enc.n_cols, dtype=bool))
+        if pol.status == "optimal" and pol.x is not None and _check_point(search.net, part, pol.x[enc.x_cols]):
+            point = pol.x[enc.x_cols]
+    if not _check_point(search.net, part, point):
+        raise SolverError("the MILP's nearest point fails the forward-pass check of the target")
+    return res.status, point, _distance(point - search.x, search.norm), res.bound
+
+
+def _distance(v: NDArray[np.float64], norm: str) -> float:
+    return float(np.max(np.abs(v), initial=0.0) if norm == "linf" else
+                 np.sum(np.abs(v)) if norm == "l1" else np.linalg.norm(v))
+
+
+def _check_point(net: Network, part: _Part, point: NDArray[np.float64], margin: float = 0.0) -> bool:
+    """Whether a numpy forward pass puts ``point`` in ``part`` (within ``CONTAINS``, scaled)."""
+    if part.force is not None:
+        z = net.pre_activations(point, layer=part.layer)
+        tol = tolerances.CONTAINS * (1.0 + np.abs(z))
+        return bool(np.all(z >= part.force[0] - tol) and np.all(z <= part.force[1] + tol))
+    assert part.system is not None
+    A, b, C, d = part.system
+    h = net.activations(point, layer=part.layer)
+    tol = tolerances.CONTAINS * (1.0 + float(np.max(np.abs(h), initial=0.0)))
+    norms_a = np.maximum(np.linalg.norm(A, axis=1), 1.0) if A.size else np.zeros(0)
+    norms_c = np.maximum(np.linalg.norm(C, axis=1), 1.0) if C.size else np.zeros(0)
+    return bool(np.all(A @ h - b <= tol * norms_a - margin) and np.all(np.abs(C @ h - d) <= tol * norms_c))
+
+
+# -- the growing box ----------------------------------------------------------------------------------
+def _solve_part(search: _Search, part: _Part, dom: _Domain) -> tuple[float, bool]:
+    """Search ``part`` in ``dom`` (updating the best point); ``(proven lower bound, finished)``."""
+    half = np.maximum(np.abs(search.x - dom.lo), np.abs(dom.hi - search.x))
+    reach = float(np.max(half))  # the box of this radius covers the domain
+    if np.isfinite(search.best_value):
+        R = search.best_value
+    else:
+        width = float(np.max(dom.hi - dom.lo))
+        R = _FIRST_RADIUS_FRACTION * (width / 2.0 if np.isfinite(width) else max(1.0, float(np.max(np.abs(search.x)))))
+        R = max(R, tolerances.FEASIBILITY)
+    proven = 0.0
+    for _ in range(_MAX_DOUBLINGS):
+        covers = R >= reach
+        status, point, value, bound = _solve_box(search, part, dom, R)
+        if point is not None and value < search.best_value:
+            search.best, search.best_value = point, value
+        if status == "time_limit":
+            return max(proven, bound if covers else min(bound, R)), False
+        if status == "infeasible":
+            if covers:
+                return np.inf, True
+            proven = max(proven, R)
+            if R >= search.best_value:
+                return proven, True
+            R = min(2.0 * R, search.best_value)
+            continue
+        if covers or value <= R:
+            return max(proven, bound), True
+        proven = max(proven, R)
+        R = value
+    return proven, False
+
+
+def _search_parts(search: _Search, parts: Sequence[_Part], domains: Sequence[_Domain]) -> tuple[float, bool]:
+    """Every part in every domain; ``(lower bound on the distance, all finished)``."""
+    lower, done = np.inf, True
+    for part in parts:
+        for dom in domains:
+            lb, fin = _solve_part(search, part, dom)
+            lower = min(lower, lb)
+            done = done and fin
+    return min(lower, search.best_value), done
+
+
+def _linear(search: _Search, parts: Sequence[_Part], domains: Sequence[_Domain], t0: float) -> NearestResult:
+    lower, done = _search_parts(search, parts, domains)
+    stats = {"milps": search.milps, "nodes": search.nodes, "seconds": time.perf_counter() - t0}
+    if search.best is None:
+        return NearestResult(None, np.inf, lower, done, search.norm, "empty" if done else "time_limit",
+                             MappingProxyType(stats))
+    d = search.best_value
+    complete = done and d - lower <= tolerances.DISTANCE_MATCH * (1.0 + d)
+    return NearestResult(search.best.copy(), d, min(lower, d), complete, search.norm,
+                         "optimal" if complete else "time_limit", MappingProxyType(stats))
+
+
+# -- L2: pieces of the preimage near x, a QP per piece ----------------------------------------------
+def _clip_domain(domain: Any, x: NDArray[np.float64], R: float) -> list[Box | Polyhedron]:
+    """The parts of ``domain`` within ``‖x' − x‖∞ <= R`` (non-empty ones)."""
+    items = [None] if domain is None else (list(domain) if isinstance(domain, (list, tuple)) else [domain])
+    out: list[Box | Polyhedron] = []
+    for d in items:
+        ball = Box(x - R, x + R)
+        if d is None:
+            out.append(ball)
+        elif isinstance(d, Box):
+            lo, hi = np.maximum(d.lo, ball.lo), np.minimum(d.hi, ball.hi)
+            if np.all(lo <= hi):
+                out.append(Box(lo, hi))
+        else:
+            P = d.intersect(ball.as_polyhedron())
+            if not P.is_empty():
+                out.append(P)
+    return out
+
+
+def _l2(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[_Part], domains: Sequence[_Domain],
+        x: NDArray[np.float64], time_limit: float | None, t0: float) -> NearestResult:
+    """L2 (see the module's notes); ``question`` is ``(target, layer, domain)`` as given."""
+    from .api import preimage
+
+    target, layer, domain = question
+    first = _linear(_Search(net, x, "l1", None if time_limit is None else t0 + time_limit), parts, domains, t0)
+    stats: dict[str, Any] = {"milps": first.stats["milps"], "nodes": first.stats["nodes"], "pieces": 0}
+    if first.point is None:
+        return NearestResult(None, np.inf, first.lower_bound, first.complete, "l2", first.status,
+                             MappingProxyType({**stats, "seconds": time.perf_counter() - t0}))
+    best, best_d = first.point, float(np.linalg.norm(first.point - x))
+    weak = first.lower_bound / np.sqrt(x.shape[0])  # ‖v‖₂ >= ‖v‖₁ / √n
+    complete = first.complete
+    if best_d > 0.0:
+        for sub in _clip_domain(domain, x, best_d):
+            left = None if time_limit is None else max(0.0, t0 + time_limit - time.perf_counter())
+            res = preimage(net, target, layer=layer, domain=sub, time_limit=left, near=x)
+            complete = complete and res.complete
+            for piece in res.set:
+                stats["pieces"] += 1
+                P = piece.polyhedron
+                qp = solver.minimize_quadratic(2.0 * np.eye(x.shape[0]), -2.0 * x, P.A, P.b, P.C, P.d)
+                if qp.x is not None and float(np.linalg.norm(qp.x - x)) < best_d:
+                    best, best_d = qp.x, float(np.linalg.norm(qp.x - x))
+    lower = best_d if complete else min(best_d, weak)
+    stats["seconds"] = time.perf_counter() - t0
+    return NearestResult(np.array(best), best_d, lower, complete, "l2", "optimal" if complete else "time_limit",
+                         MappingProxyType(stats))
+
+
+# -- public functions -----------------------------------------------------------------------------------
+def nearest(net: Network, target: Activity | Polyhedron | Box | AffineSubspace | Sequence[Polyhedron | Box] | Spec,
+            x: ArrayLike, *, layer: int | None = None, domain: Box | Polyhedron | Sequence[Box | Polyhedron],
+            norm: str = "linf", time_limit: float | None = None) -> NearestResult:
+    """The exact nearest point to ``x`` of the preimage of ``target`` at ``layer``, within ``domain``.
+
+    Parameters
+    ----------
+    net : the network.
+    target : as for :func:`preimage.preimage`: an :class:`~preimage.Activity` (then the point's
+        activity at ``layer`` equals it exactly), a polyhedron or box in the layer's space, an
+        :class:`~preimage.AffineSubspace`, a list of polyhedra (a union), or a VNN-LIB
+        :class:`~preimage.Spec` (its output sets).
+    x : the input to measure from (length ``net.input_dim``; it need not lie in ``domain``).
+    layer : the target layer (default: the last), counted as in :func:`preimage.preimage`.
+    domain : a :class:`~preimage.Box`, a :class:`~preimage.Polyhedron`, or a list of them.
+    norm : ``"linf"`` or ``"l1"`` (a MILP through HiGHS), or ``"l2"`` (the pieces of the
+        preimage within the L1 optimum's distance, a QP each: small networks only).
+    time_limit : seconds; when reached the best point found is returned with a proven lower
+        bound, ``complete=False``.
+
+    Returns
+    -------
+    NearestResult — ``point`` (checked by a forward pass), ``distance``, ``lower_bound``
+    (HiGHS's proven dual bound; ``== distance`` when ``complete``), ``complete``; when the
+    preimage is empty in the domain, ``point=None``, ``distance=inf``, ``status="empty"``.
+
+    Examples
+    --------
+    >>> import numpy as np, preimage
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, 1.0]]), np.array([0.0]), True),
+    ...                                     (np.array([[1.0]]), np.array([0.0]), False)])
+    >>> res = preimage.nearest(net, preimage.Activity([2.0]), [0.0, 0.0], domain=preimage.Box([-3, -3], [3, 3]))
+    >>> res.complete, round(res.distance, 9), (res.point.round(9) + 0.0).tolist()   # x₁ + x₂ = 2
+    (True, 1.0, [1.0, 1.0])
+    >>> float(net.forward(res.point)[0])
+    2.0
+    """
+    t0 = time.perf_counter()
+    net, xa, limit = _check_common(net, x, norm, time_limit)
+    if domain is None:
+        raise InvalidInputError("domain is required: a Box or Polyhedron of inputs (or a list of them)")
+    parts = _parts(net, target, layer)
+    domains = _domains(domain, net.input_dim)
+    if norm == "l2":
+        return _l2(net, (target, layer, domain), parts, domains, xa, limit, t0)
+    search = _Search(net, xa, norm, None if limit is None else t0 + limit)
+    return _linear(search, parts, domains, t0)
+
+
+def robustness_radius(net: Network, x: ArrayLike, *, label: int, norm: str = "linf",
+                      domain: Box | Polyhedron | Sequence[Box | Polyhedron] | None = None,
+                      time_limit: float | None = None) -> NearestResult:
+    """The exact minimal perturbation of ``x`` that changes the predicted class away from ``label``.
+
+    The radius is ``min_{j ≠ label} min {‖x' − x‖ : x' ∈ domain, y_j(x') >= y_label(x')}``
+    (``y`` the network's output), solved as in :func:`nearest`: one search per class ``j``,
+    the classes with the smallest logit gap at ``x`` first, each later class searched only
+    within the best distance so far.
+
+    Parameters
+    ----------
+    net : a classifier (its output is the logits; the predicted class is the ``argmax``).
+    x : the input; ``label`` its class (usually the predicted one; if ``x`` is already not
+        classified as ``label`` the radius is 0).
+    norm : ``"linf"``, ``"l1"`` or ``"l2"``.
+    domain : the valid inputs (a Box, Polyhedron or a list of them), default all of Rⁿ.
+    time_limit : seconds (then possibly ``complete=False`` with a proven lower bound).
+
+    Returns
+    -------
+    NearestResult — ``distance`` is the radius and ``point`` a nearest input on the decision
+    boundary (a tie ``y_j = y_label``: its predicted class may still be ``label``).
+    ``adversarial`` is an input strictly past the boundary whose predicted class
+    ``adversarial_class = argmax y`` differs from ``label``, confirmed by a numpy forward pass:
+    the first of ``x + (1 + s)(point − x)``, ``s = 10⁻⁹, 10⁻⁸, …, 10⁻³``, that is misclassified,
+    else the nearest input (same norm; L1 for L2) with ``y_j − y_label >= m``,
+    ``m = ADVERSARIAL_MARGIN · (1 + max |y(x)|)``. Its distance is ``stats["adversarial_distance"]``
+    (``adversarial`` is ``None`` only if neither is found, e.g. without a point).
+
+    Examples
+    --------
+    >>> import numpy as np, preimage
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, 0.0], [0.0, 1.0]]), np.zeros(2), False)])
+    >>> res = preimage.robustness_radius(net, [1.0, 0.0], label=0, norm="linf")
+    >>> res.complete, round(res.distance, 9)          # x₂ - x₁ >= 0 is L∞-distance 0.5 away
+    (True, 0.5)
+    >>> int(np.argmax(net.forward(res.adversarial))) != 0, res.adversarial_class
+    (True, 1)
+    """
+    t0 = time.perf_counter()
+    net, xa, limit = _check_common(net, x, norm, time_limit)
+    m = net.output_dim
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not 0 <= label < m:
+        raise InvalidInputError(f"label must be a class index between 0 and {m - 1}, got {label!r}")
+    if m < 2:
+        raise InvalidInputError(f"robustness_radius needs a classifier with at least 2 outputs, got {m}")
+    y = net.forward(xa)
+    order = [int(j) for j in np.argsort(y[label] - y, kind="stable") if j != label]
+    systems = [_class_system(m, int(label), j, 0.0) for j in order]
+    parts = [_Part(net.depth, None, sysj) for sysj in systems]
+    domains = _domains(domain, net.input_dim)
+    if norm == "l2":
+        polys = [Polyhedron(A, b) for A, b, _, _ in systems]
+        res = _l2(net, (polys, None, domain), parts, domains, xa, limit, t0)
+    else:
+        res = _linear(_Search(net, xa, norm, None if limit is None else t0 + limit), parts, domains, t0)
+    return _with_adversarial(net, xa, int(label), res, domains, float(np.max(np.abs(y))))
+
+
+def _class_system(m: int, label: int, j: int, margin: float) -> tuple[NDArray[np.float64], ...]:
+    """``y_label − y_j <= −margin`` as ``(A, b, C, d)`` on the output."""
+    A = np.zeros((1, m))
+    A[0, label], A[0, j] = 1.0, -1.0
+    return A, np.array([-margin]), np.zeros((0, m)), np.zeros(0)
+
+
+def _with_adversarial(net: Network, x: NDArray[np.float64], label: int, res: NearestResult,
+                      domains: Sequence[_Domain], scale: float) -> NearestResult:
+    """``res`` with an input strictly past the decision boundary (see :func:`robustness_radius`)."""
+    if res.point is None:
+        return res
+    adv = None
+    for s in 10.0 ** np.arange(-9, -2):
+        cand = x + (1.0 + s) * (res.point - x)
+        if all(_in_domain(d, cand) for d in domains) and int(np.argmax(net.forward(cand))) != label:
+            adv = cand
+            break
+    if adv is None:
+        margin = tolerances.ADVERSARIAL_MARGIN * (1.0 + scale)
+        m = net.output_dim
+        parts = [_Part(net.depth, None, _class_system(m, label, j, margin)) for j in range(m) if j != label]
+        norm = "l1" if res.norm == "l2" else res.norm
+        search = _Search(net, x, norm, None)
+        _search_parts(search, parts, domains)
+        if search.best is not None and int(np.argmax(net.forward(search.best))) != label:
+            adv = search.best
+    stats = dict(res.stats)
+    if adv is None:
+        return NearestResult(res.point, res.distance, res.lower_bound, res.complete, res.norm, res.status,
+                             MappingProxyType(stats))
+    stats["adversarial_distance"] = _distance(adv - x, res.norm)
+    return NearestResult(res.point, res.distance, res.lower_bound, res.complete, res.norm, res.status,
+                         MappingProxyType(stats), np.array(adv), int(np.argmax(net.forward(adv))))
+
+
+def _in_domain(dom: _Domain, point: NDArray[np.float64]) -> bool:
+    if np.any(point < dom.lo) or np.any(point > dom.hi):
+        return False
+    if dom.rows is None:
+        return True
+    A, b, C, d = dom.rows
+    return bool(np.all(A @ point <= b + tolerances.CONTAINS) and np.all(np.abs(C @ point - d) <= tolerances.CONTAINS))
