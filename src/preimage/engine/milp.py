@@ -25,6 +25,7 @@ import numpy as np
 
 from ..activations import PiecewiseLinear, ReLU
 from ..errors import InvalidInputError, UnsupportedLayerError
+from ..polyhedra.solver import SparseRows
 from .bounds import layer_bounds, pack_layers
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -100,11 +101,9 @@ class NetworkMILP:
         self.row_lo.extend(np.broadcast_to(lo, (M.shape[0],)).tolist())
         self.row_hi.extend(np.broadcast_to(hi, (M.shape[0],)).tolist())
 
-    def matrix(self) -> object:
-        """The rows as a ``scipy.sparse`` CSR matrix."""
-        import scipy.sparse as sp
-
-        return sp.csr_array((self.rows_v, (self.rows_i, self.rows_j)), shape=(self.n_rows, self.n_cols))
+    def matrix(self) -> SparseRows:
+        """The rows as a sparse matrix."""
+        return SparseRows.from_triplets(self.rows_i, self.rows_j, self.rows_v, (self.n_rows, self.n_cols))
 
     # -- the network -------------------------------------------------------------------------------
     @classmethod

@@ -42,6 +42,7 @@ __all__ = [
     "chebyshev_center",
     "minimize_quadratic",
     "MILPResult",
+    "SparseRows",
     "solve_milp",
     "solve_count",
 ]
@@ -609,9 +610,44 @@ class MILPResult:
     nodes: int
 
 
+@dataclass(frozen=True, slots=True)
+class SparseRows:
+    """A matrix as compressed rows (CSR): row ``r``'s entries are ``value[start[r]:start[r+1]]``
+    in the columns ``index[start[r]:start[r+1]]``."""
+
+    start: NDArray[np.int32]
+    index: NDArray[np.int32]
+    value: NDArray[np.float64]
+    shape: tuple[int, int]
+
+    @classmethod
+    def from_triplets(cls, rows: ArrayLike, cols: ArrayLike, vals: ArrayLike, shape: tuple[int, int]) -> SparseRows:
+        """From ``(row, column, value)`` entries (repeated entries are summed)."""
+        r = np.asarray(rows, dtype=np.int64).reshape(-1)
+        c = np.asarray(cols, dtype=np.int64).reshape(-1)
+        v = np.asarray(vals, dtype=np.float64).reshape(-1)
+        order = np.lexsort((c, r))
+        r, c, v = r[order], c[order], v[order]
+        if r.size:
+            new = np.concatenate([[True], (np.diff(r) != 0) | (np.diff(c) != 0)])
+            v = np.add.reduceat(v, np.flatnonzero(new))
+            r, c = r[new], c[new]
+        counts = np.bincount(r, minlength=shape[0])
+        start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return cls(start, c.astype(np.int32), v, (int(shape[0]), int(shape[1])))
+
+    @classmethod
+    def from_dense(cls, A: ArrayLike) -> SparseRows:
+        M = np.asarray(A, dtype=np.float64)
+        if M.ndim != 2:
+            raise InvalidInputError(f"A must be a 2-D matrix, got shape {M.shape}")
+        r, c = np.nonzero(M)
+        return cls.from_triplets(r, c, M[r, c], (M.shape[0], M.shape[1]))
+
+
 def solve_milp(
     c: ArrayLike,
-    A: ArrayLike,
+    A: ArrayLike | SparseRows,
     row_lower: ArrayLike,
     row_upper: ArrayLike,
     lower: ArrayLike,
@@ -623,7 +659,7 @@ def solve_milp(
     """Minimise ``c·x`` s.t. ``row_lower <= A x <= row_upper``, ``lower <= x <= upper``, and
     ``x_j`` integral where ``integer[j]``.
 
-    ``A`` is a dense array or a ``scipy.sparse`` matrix. The MIP gap tolerances are
+    ``A`` is a dense array or a :class:`SparseRows`. The MIP gap tolerances are
     :data:`~preimage.tolerances.MILP_GAP_ABSOLUTE` and ``MILP_GAP_RELATIVE`` (an ``"optimal"``
     answer is proven to that gap), the feasibility and integrality tolerances
     ``MILP_FEASIBILITY``. A time limit answers ``"time_limit"`` with the best point found
@@ -635,11 +671,9 @@ def solve_milp(
     >>> res.status, res.value, res.bound      # the LP optimum is -8/3; the integer one -2
     ('optimal', -2.0, -2.0)
     """
-    import scipy.sparse as sp
-
     hs = _highspy()
     inf: float = hs.kHighsInf
-    M = sp.csr_array(A, dtype=np.float64) if sp.issparse(A) else sp.csr_array(np.asarray(A, dtype=np.float64))
+    M = A if isinstance(A, SparseRows) else SparseRows.from_dense(A)
     m, n = M.shape
     c = np.asarray(c, dtype=np.float64).reshape(-1)
     arrays = [np.asarray(v, dtype=np.float64).reshape(-1).copy() for v in (row_lower, row_upper, lower, upper)]
@@ -656,10 +690,9 @@ def solve_milp(
     lp.col_cost_, lp.row_lower_, lp.row_upper_, lp.col_lower_, lp.col_upper_ = c, *arrays
     lp.a_matrix_.format_ = hs.MatrixFormat.kRowwise
     lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
-    M.sort_indices()
-    lp.a_matrix_.start_ = M.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = M.indices.astype(np.int32)
-    lp.a_matrix_.value_ = M.data
+    lp.a_matrix_.start_ = M.start
+    lp.a_matrix_.index_ = M.index
+    lp.a_matrix_.value_ = M.value
     lp.integrality_ = [hs.HighsVarType.kInteger if f else hs.HighsVarType.kContinuous for f in integ]
     h = _new_highs(time_limit)
     h.setOptionValue("presolve", "on")
@@ -680,8 +713,8 @@ def _milp_result(h: highspy.Highs, c: NDArray[np.float64], mip: bool) -> MILPRes
     info = h.getInfo()
     if not mip:  # no integer column: HiGHS solved an LP (its optimum is its own bound)
         if st == S.kOptimal:
-            x = np.array(h.getSolution().col_value, dtype=np.float64)
-            return MILPResult("optimal", x, float(c @ x), float(c @ x), 0)
+            xl = np.array(h.getSolution().col_value, dtype=np.float64)
+            return MILPResult("optimal", xl, float(c @ xl), float(c @ xl), 0)
         if st == S.kInfeasible:
             return MILPResult("infeasible", None, np.inf, np.inf, 0)
         if st == S.kTimeLimit:
