@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import tolerances
 from ..activations import PiecewiseLinear, ReLU
 from ..errors import InvalidInputError, UnsupportedLayerError
-from ..polyhedra.solver import SparseRows
+from ..polyhedra.solver import LinearProgram, SparseRows
 from .bounds import layer_bounds, pack_layers
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -33,7 +34,10 @@ if TYPE_CHECKING:  # pragma: no cover - annotations only
 
     from ..network import Network
 
-__all__ = ["NetworkMILP"]
+__all__ = ["NetworkMILP", "interval_ranges", "tightened_ranges"]
+
+#: sound ranges ``(lo, hi)`` of every layer's pre-activation
+Ranges = list[tuple["NDArray[np.float64]", "NDArray[np.float64]"]]
 
 
 @dataclass(eq=False)
@@ -108,24 +112,15 @@ class NetworkMILP:
     # -- the network -------------------------------------------------------------------------------
     @classmethod
     def encode(cls, net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[np.float64], *,
-               last_activation: bool = True) -> NetworkMILP:
+               last_activation: bool = True, ranges: Ranges | None = None) -> NetworkMILP:
         """The first ``k`` layers of ``net`` over the box ``lo <= x <= hi`` (finite).
 
-        ``last_activation=False`` stops at layer ``k``'s pre-activation (no ``h_k``).
+        ``last_activation=False`` stops at layer ``k``'s pre-activation (no ``h_k``); ``ranges``
+        are sound bounds of the pre-activations (default: :func:`interval_ranges`).
         """
-        if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
-            raise InvalidInputError("the MILP encoding needs a bounded box of inputs (finite lo and hi)")
         layers = net.layers[:k]
-        for i, lay in enumerate(layers, start=1):
-            act = lay.activation
-            if not act.is_identity and not isinstance(act, PiecewiseLinear):
-                raise UnsupportedLayerError(
-                    f"layer {i} has a {act!r} activation: exact distances support elementwise piecewise-linear "
-                    "activations (ReLU, LeakyReLU, HardTanh, identity), not max units")
+        ranges = interval_ranges(net, k, lo, hi) if ranges is None else ranges
         weights = [np.asarray(lay.dense_weight) for lay in layers]
-        packed = pack_layers(weights, [np.asarray(lay.bias) for lay in layers],
-                             [lay.activation.table(lay.pre_dim) for lay in layers])
-        ranges = layer_bounds(packed, lo, hi)
         enc = cls()
         enc.x_cols = enc.add_cols(lo, hi)
         prev = enc.x_cols
@@ -187,6 +182,20 @@ class NetworkMILP:
             self.add_row([int(p), int(d)], [1.0, -lo_b], 0.0, np.inf)  # z_b >= lo_b δ_b
             self.add_row([int(p), int(d)], [1.0, -hi_b], -np.inf, 0.0)  # z_b <= hi_b δ_b
 
+    def relaxation(self) -> LinearProgram:
+        """The LP relaxation (binaries in ``[0, 1]``) as a warm-startable
+        :class:`~preimage.polyhedra.solver.LinearProgram`."""
+        A = np.zeros((self.n_rows, self.n_cols))
+        np.add.at(A, (np.asarray(self.rows_i, dtype=np.int64), np.asarray(self.rows_j, dtype=np.int64)),
+                  np.asarray(self.rows_v, dtype=np.float64))
+        rlo, rhi = np.asarray(self.row_lo), np.asarray(self.row_hi)
+        eq = rlo == rhi
+        up = ~eq & np.isfinite(rhi)
+        down = ~eq & np.isfinite(rlo)
+        ineq = np.vstack([A[up], -A[down]])
+        return LinearProgram(ineq, np.concatenate([rhi[up], -rlo[down]]), A[eq], rlo[eq],
+                             np.asarray(self.lower), np.asarray(self.upper))
+
     def fixed(self, values: NDArray[np.float64]) -> tuple[list[float], list[float]]:
         """Column bounds with every binary fixed to its rounded value in ``values``."""
         lo, hi = list(self.lower), list(self.upper)
@@ -207,3 +216,64 @@ def _output_range(act: PiecewiseLinear, zlo: NDArray[np.float64],
         ends.append(np.where(inside, val, ends[0]))
     stack = np.vstack(ends)
     return stack.min(axis=0), stack.max(axis=0)
+
+
+def interval_ranges(net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> Ranges:
+    """Sound ranges of the pre-activations of layers ``1..k`` over the box (symbolic interval
+    propagation, :func:`preimage.engine.bounds.layer_bounds`), widened by ``FEASIBILITY``
+    (relative) against rounding; checks that every activation can be encoded."""
+    if not (np.all(np.isfinite(lo)) and np.all(np.isfinite(hi))):
+        raise InvalidInputError("the MILP encoding needs a bounded box of inputs (finite lo and hi)")
+    layers = net.layers[:k]
+    for i, lay in enumerate(layers, start=1):
+        act = lay.activation
+        if not act.is_identity and not isinstance(act, PiecewiseLinear):
+            raise UnsupportedLayerError(
+                f"layer {i} has a {act!r} activation: exact distances support elementwise piecewise-linear "
+                "activations (ReLU, LeakyReLU, HardTanh, identity), not max units")
+    packed = pack_layers([np.asarray(lay.dense_weight) for lay in layers], [np.asarray(lay.bias) for lay in layers],
+                         [lay.activation.table(lay.pre_dim) for lay in layers])
+    out: Ranges = []
+    for zlo, zhi in layer_bounds(packed, lo, hi):
+        pad = tolerances.FEASIBILITY * (1.0 + np.maximum(np.abs(zlo), np.abs(zhi)))
+        out.append((zlo - pad, zhi + pad))
+    return out
+
+
+def _undecided(act: object, zlo: NDArray[np.float64], zhi: NDArray[np.float64]) -> NDArray[np.int64]:
+    """Units whose range meets more than one linear piece of the activation."""
+    if getattr(act, "is_identity", False):
+        return np.zeros(0, dtype=np.int64)
+    assert isinstance(act, PiecewiseLinear)
+    mask = np.zeros(zlo.shape[0], dtype=bool)
+    for t in np.asarray(act.breakpoints):
+        mask |= (zlo < t) & (t < zhi)
+    return np.flatnonzero(mask)
+
+
+def tightened_ranges(net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> Ranges:
+    """:func:`interval_ranges`, then, layer after layer, the range of every unit that is still
+    undecided minimised and maximised over the LP relaxation of the layers before it (binaries
+    in ``[0, 1]``; the ranges found so far): sound, and much tighter in deep layers."""
+    ranges = interval_ranges(net, k, lo, hi)
+    for layer in range(2, k + 1):
+        if all(not _undecided(net.layers[j].activation, *ranges[j]).size for j in range(layer - 1)):
+            continue  # the layers before are affine on the box: the interval bounds are exact
+        zlo, zhi = ranges[layer - 1]
+        todo = _undecided(net.layers[layer - 1].activation, zlo, zhi)
+        if not todo.size:
+            continue
+        enc = NetworkMILP.encode(net, layer, lo, hi, last_activation=False, ranges=ranges[:layer])
+        lp = enc.relaxation()
+        z = enc.z_cols[layer - 1]
+        zlo, zhi = zlo.copy(), zhi.copy()
+        for u in todo:
+            e = np.zeros(enc.n_cols)
+            e[z[u]] = 1.0
+            low, high = lp.minimize(e), lp.maximize(e)
+            if low.status == "optimal":
+                zlo[u] = max(zlo[u], low.value - tolerances.FEASIBILITY * (1.0 + abs(low.value)))
+            if high.status == "optimal":
+                zhi[u] = min(zhi[u], high.value + tolerances.FEASIBILITY * (1.0 + abs(high.value)))
+        ranges[layer - 1] = (zlo, np.maximum(zhi, zlo))
+    return ranges

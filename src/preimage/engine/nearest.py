@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from .. import tolerances
 from ..errors import InvalidInputError, SolverError
 from ..network import Network
 from ..polyhedra import Box, Polyhedron, solver
-from .milp import NetworkMILP
+from .milp import NetworkMILP, tightened_ranges
 from .targets import normalize_target
 
 if TYPE_CHECKING:  # pragma: no cover - annotations only
@@ -112,9 +112,14 @@ class _Search:
     best_value: float = np.inf
     milps: int = 0
     nodes: int = 0
+    ranges: dict[tuple[int, bytes, bytes], Any] = field(default_factory=dict)
+
+    share: int = 1  # the MILP about to run gets 1/share of the time left
 
     def remaining(self) -> float | None:
-        return None if self.deadline is None else max(0.0, self.deadline - time.perf_counter())
+        if self.deadline is None:
+            return None
+        return max(0.0, self.deadline - time.perf_counter()) / self.share
 
 
 # -- input checks ----------------------------------------------------------------------------------
@@ -178,7 +183,12 @@ def _build(search: _Search, part: _Part, dom: _Domain, lo: NDArray[np.float64],
     """The MILP of ``part`` over the box ``lo..hi`` (``None`` when the bounds already rule it out)
     and its objective."""
     pad = tolerances.FEASIBILITY * (1.0 + np.maximum(np.abs(lo), np.abs(hi)))
-    enc = NetworkMILP.encode(search.net, part.layer, lo, hi, last_activation=part.force is None)
+    key = (part.layer, lo.tobytes(), hi.tobytes())
+    if key not in search.ranges:  # the same box for every part: its bounds are computed once
+        search.ranges.clear()
+        search.ranges[key] = tightened_ranges(search.net, part.layer, lo, hi)
+    enc = NetworkMILP.encode(search.net, part.layer, lo, hi, last_activation=part.force is None,
+                             ranges=search.ranges[key])
     if part.force is not None:
         z = enc.z_cols[part.layer - 1]
         for i, col in enumerate(z):
@@ -260,47 +270,62 @@ def _check_point(net: Network, part: _Part, point: NDArray[np.float64], margin: 
 
 
 # -- the growing box ----------------------------------------------------------------------------------
-def _solve_part(search: _Search, part: _Part, dom: _Domain) -> tuple[float, bool]:
-    """Search ``part`` in ``dom`` (updating the best point); ``(proven lower bound, finished)``."""
-    half = np.maximum(np.abs(search.x - dom.lo), np.abs(dom.hi - search.x))
-    reach = float(np.max(half))  # the box of this radius covers the domain
-    if np.isfinite(search.best_value):
-        R = search.best_value
-    else:
-        width = float(np.max(dom.hi - dom.lo))
-        R = _FIRST_RADIUS_FRACTION * (width / 2.0 if np.isfinite(width) else max(1.0, float(np.max(np.abs(search.x)))))
-        R = max(R, tolerances.FEASIBILITY)
-    proven = 0.0
-    for _ in range(_MAX_DOUBLINGS):
-        covers = R >= reach
-        status, point, value, bound = _solve_box(search, part, dom, R)
-        if point is not None and value < search.best_value:
-            search.best, search.best_value = point, value
-        if status == "time_limit":
-            return max(proven, bound if covers else min(bound, R)), False
-        if status == "infeasible":
-            if covers:
-                return np.inf, True
-            proven = max(proven, R)
-            if R >= search.best_value:
-                return proven, True
-            R = min(2.0 * R, search.best_value)
-            continue
-        if covers or value <= R:
-            return max(proven, bound), True
-        proven = max(proven, R)
-        R = value
-    return proven, False
+def _first_radius(search: _Search, domains: Sequence[_Domain]) -> float:
+    width = max(float(np.max(d.hi - d.lo)) for d in domains)
+    scale = width / 2.0 if np.isfinite(width) else max(1.0, float(np.max(np.abs(search.x))))
+    return max(_FIRST_RADIUS_FRACTION * scale, tolerances.FEASIBILITY)
+
+
+def _step(search: _Search, part: _Part, dom: _Domain, R: float, proven: float) -> tuple[float, bool | None]:
+    """One box of radius ``min(R, best)`` for one part: ``(proven bound, outcome)`` with outcome
+    ``True`` (finished), ``False`` (stopped by the time limit) or ``None`` (grow the box)."""
+    reach = float(np.max(np.maximum(np.abs(search.x - dom.lo), np.abs(dom.hi - search.x))))
+    r = min(R, search.best_value)
+    covers = r >= reach  # the box holds the whole domain
+    status, point, value, bound = _solve_box(search, part, dom, r)
+    if point is not None and value < search.best_value:
+        search.best, search.best_value = point, value
+    if status == "time_limit":
+        return max(proven, bound if covers else min(bound, r)), False
+    if status == "infeasible":
+        if covers:
+            return np.inf, True
+        return max(proven, r), True if r >= search.best_value else None
+    if covers or value <= r:
+        return max(proven, bound), True
+    return max(proven, r), None  # a point farther than r: the next box (radius best) decides
 
 
 def _search_parts(search: _Search, parts: Sequence[_Part], domains: Sequence[_Domain]) -> tuple[float, bool]:
-    """Every part in every domain; ``(lower bound on the distance, all finished)``."""
-    lower, done = np.inf, True
-    for part in parts:
-        for dom in domains:
-            lb, fin = _solve_part(search, part, dom)
-            lower = min(lower, lb)
-            done = done and fin
+    """Every part in every domain, in growing boxes ``‖x' − x‖∞ <= R`` (every part at one
+    radius before the next radius; once a point is found, the boxes shrink to its distance):
+    ``(lower bound on the distance, all finished)``."""
+    items = [(p, d) for p in parts for d in domains]
+    proven = [0.0] * len(items)
+    active = list(range(len(items)))
+    done = True
+    R = _first_radius(search, domains)
+    for _ in range(_MAX_DOUBLINGS):
+        still = []
+        for i in active:
+            if proven[i] >= search.best_value:
+                continue  # pruned by the best point
+            if search.deadline is not None and time.perf_counter() >= search.deadline:
+                done = False
+                continue
+            search.share = len(active) - active.index(i)  # a fair share of the time left to each part
+            proven[i], outcome = _step(search, items[i][0], items[i][1], R, proven[i])
+            search.share = 1
+            if outcome is None:
+                still.append(i)
+            done = done and outcome is not False
+        active = still
+        if not active:
+            break
+        R *= 2.0
+    else:
+        done = False
+    lower = min(proven, default=np.inf)
     return min(lower, search.best_value), done
 
 
@@ -474,7 +499,8 @@ def robustness_radius(net: Network, x: ArrayLike, *, label: int, norm: str = "li
         res = _l2(net, (polys, None, domain), parts, domains, xa, limit, t0)
     else:
         res = _linear(_Search(net, xa, norm, None if limit is None else t0 + limit), parts, domains, t0)
-    return _with_adversarial(net, xa, int(label), res, domains, float(np.max(np.abs(y))))
+    return _with_adversarial(net, xa, int(label), res, domains, float(np.max(np.abs(y))),
+                             None if limit is None else t0 + limit)
 
 
 def _class_system(m: int, label: int, j: int, margin: float) -> tuple[NDArray[np.float64], ...]:
@@ -485,7 +511,7 @@ def _class_system(m: int, label: int, j: int, margin: float) -> tuple[NDArray[np
 
 
 def _with_adversarial(net: Network, x: NDArray[np.float64], label: int, res: NearestResult,
-                      domains: Sequence[_Domain], scale: float) -> NearestResult:
+                      domains: Sequence[_Domain], scale: float, deadline: float | None) -> NearestResult:
     """``res`` with an input strictly past the decision boundary (see :func:`robustness_radius`)."""
     if res.point is None:
         return res
@@ -500,7 +526,7 @@ def _with_adversarial(net: Network, x: NDArray[np.float64], label: int, res: Nea
         m = net.output_dim
         parts = [_Part(net.depth, None, _class_system(m, label, j, margin)) for j in range(m) if j != label]
         norm = "l1" if res.norm == "l2" else res.norm
-        search = _Search(net, x, norm, None)
+        search = _Search(net, x, norm, deadline)
         _search_parts(search, parts, domains)
         if search.best is not None and int(np.argmax(net.forward(search.best))) != label:
             adv = search.best

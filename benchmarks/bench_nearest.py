@@ -1,0 +1,152 @@
+"""Exact minimal adversarial distortions (L∞) with :func:`preimage.robustness_radius`.
+
+Run:  .venv/bin/python benchmarks/bench_nearest.py [--points 20] [--acas-time-limit 6] [--digits-time-limit 15]
+      [--acas 1_1,3_3]
+
+* ACAS Xu (VNN-COMP onnx files, found as ``bench_acasxu.py`` finds them): for each network,
+  ``--points`` inputs drawn uniformly (seed 0) from the **property-1 input box** (the box of
+  ``prop_1.vnnlib``, in the networks' normalised coordinates), which is also the domain. The
+  advisory of ACAS Xu is the output with the *smallest* score, so the radius is that of the
+  network with its last layer negated (``argmax`` of ``−y`` is the ``argmin`` of ``y``).
+* The digits MLP (``examples/models/digits_mlp.onnx``, 64-32-16-10): the first ``--points``
+  test images of its split (``digits_models.json``: ``load_digits``, ``X / 16``), domain
+  ``[0, 1]^64``, label = the predicted class.
+
+Each point gets its time limit (seconds, the whole call); an incomplete answer is counted with its gap. Writes
+``benchmarks/results/nearest.json`` and ``nearest.md``. One process, one core
+(``OMP_NUM_THREADS=1``); HiGHS's MIP solver is serial here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+import preimage  # noqa: E402
+from preimage.specs import load_vnnlib  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+REPO = ROOT.parent
+OUT = ROOT / "results" / "nearest.json"
+sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO / "examples"))
+
+
+def acas_dir() -> Path:
+    from conftest import acasxu_dir  # the benchmarks' one place that knows where the files lie
+
+    d = acasxu_dir()
+    if d is None:
+        raise SystemExit("the ACAS Xu benchmark is missing; set PREIMAGE_ACASXU")
+    return d
+
+
+def negated(net: preimage.Network) -> preimage.Network:
+    """``net`` with its last (linear) layer negated: argmax of the new net = argmin of the old."""
+    layers = [(lay.dense_weight, lay.bias, lay.activation) for lay in net.layers]
+    W, b, act = layers[-1]
+    layers[-1] = (-np.asarray(W), -np.asarray(b), act)
+    return preimage.Network.from_arrays(layers)
+
+
+def run_points(name: str, net: preimage.Network, X: np.ndarray, domain: preimage.Box, limit: float) -> dict:
+    rows = []
+    for i, x in enumerate(X):
+        label = int(np.argmax(net.forward(x)))
+        t0 = time.perf_counter()
+        res = preimage.robustness_radius(net, x, label=label, norm="linf", domain=domain, time_limit=limit)
+        dt = time.perf_counter() - t0
+        ok = res.adversarial is not None and int(np.argmax(net.forward(res.adversarial))) != label
+        rows.append({"point": i, "label": label, "radius": res.distance, "lower_bound": res.lower_bound,
+                     "complete": res.complete, "seconds": dt, "milps": res.stats["milps"],
+                     "nodes": res.stats["nodes"], "adversarial_confirmed": ok})
+        print(f"{name} #{i:2d}: radius {res.distance:.6g} (lb {res.lower_bound:.6g}, complete {res.complete}) "
+              f"{dt:7.2f} s, {res.stats['milps']} MILPs, {res.stats['nodes']} nodes, adversarial ok {ok}",
+              flush=True)
+    times = [r["seconds"] for r in rows]
+    done = [r for r in rows if r["complete"]]
+    radii = [r["radius"] for r in done if np.isfinite(r["radius"])]
+    return {"network": name, "points": len(rows), "complete": len(done),
+            "median_s": statistics.median(times), "max_s": max(times), "total_s": sum(times),
+            "median_radius": statistics.median(radii) if radii else None,
+            "min_radius": min(radii) if radii else None, "max_radius": max(radii) if radii else None,
+            "no_adversarial_in_domain": sum(1 for r in done if not np.isfinite(r["radius"])),
+            "all_adversarials_confirmed": all(r["adversarial_confirmed"] for r in rows
+                                              if np.isfinite(r["radius"])),
+            "rows": rows}
+
+
+def acas(ids: list[str], n: int, limit: float) -> list[dict]:
+    d = acas_dir()
+    spec = load_vnnlib(d / "vnnlib" / "prop_1.vnnlib")
+    box = spec.cases[0].domain
+    assert isinstance(box, preimage.Box)
+    out = []
+    for nid in ids:
+        net = negated(preimage.load(d / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"))
+        X = np.random.default_rng(0).uniform(box.lo, box.hi, size=(n, 5))
+        out.append(run_points(f"ACAS Xu {nid}", net, X, box, limit))
+    return out
+
+
+def digits(n: int, limit: float) -> dict:
+    from train_digits import load_split
+
+    net = preimage.load(REPO / "examples" / "models" / "digits_mlp.onnx")
+    _, X_test, _, _ = load_split()
+    return run_points("digits MLP", net, X_test[:n], preimage.Box(np.zeros(64), np.ones(64)), limit)
+
+
+def write_md(path: Path, results: list[dict], args: argparse.Namespace) -> None:
+    lines = ["# Exact minimal L∞ adversarial distortions (robustness_radius, HiGHS)", "",
+             f"`{' '.join(sys.argv)}` — {args.points} points per network, at most {args.acas_time_limit:g} s "
+             f"(ACAS Xu) / {args.digits_time_limit:g} s (digits) per point, one core.", "",
+             "| network | points | complete | median s | max s | radius median | radius min–max |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        rad = "—" if r["median_radius"] is None else f"{r['median_radius']:.4g}"
+        rng = "—" if r["min_radius"] is None else f"{r['min_radius']:.4g}–{r['max_radius']:.4g}"
+        lines.append(f"| {r['network']} | {r['points']} | {r['complete']} | {r['median_s']:.2f} | "
+                     f"{r['max_s']:.2f} | {rad} | {rng} |")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--points", type=int, default=20)
+    ap.add_argument("--acas-time-limit", type=float, default=6.0)
+    ap.add_argument("--digits-time-limit", type=float, default=15.0)
+    ap.add_argument("--acas", default="1_1,3_3")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    results = acas([s for s in args.acas.split(",") if s], args.points, args.acas_time_limit)
+    results.append(digits(args.points, args.digits_time_limit))
+    total = time.perf_counter() - t0
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"command": " ".join(sys.argv), "points": args.points, "acas_time_limit_s": args.acas_time_limit,
+            "digits_time_limit_s": args.digits_time_limit,
+            "total_s": total, "python": platform.python_version(), "machine": platform.machine(),
+            "acas_domain": "property-1 input box of prop_1.vnnlib (normalised inputs); last layer negated",
+            "digits_domain": "[0, 1]^64, first test images of digits_models.json's split"}
+    args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
+    write_md(args.out.with_suffix(".md"), results, args)
+    for r in results:
+        print(f"{r['network']}: {r['complete']}/{r['points']} complete, median {r['median_s']:.2f} s, "
+              f"max {r['max_s']:.2f} s, radius median {r['median_radius']}")
+    print(f"total {total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
