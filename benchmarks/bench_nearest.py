@@ -1,16 +1,19 @@
 """Exact minimal adversarial distortions (L∞) with :func:`preimage.robustness_radius`.
 
 Run:  .venv/bin/python benchmarks/bench_nearest.py [--points 20] [--acas-time-limit 6] [--digits-time-limit 15]
-      [--acas 1_1,3_3]
+      [--acas 1_1,2_1,3_3] [--acas-milp-points 5]
 
 * ACAS Xu (VNN-COMP onnx files, found as ``bench_acasxu.py`` finds them): for each network,
   ``--points`` inputs drawn uniformly (seed 0) from the **property-1 input box** (the box of
   ``prop_1.vnnlib``, in the networks' normalised coordinates), which is also the domain. The
   advisory of ACAS Xu is the output with the *smallest* score, so the radius is that of the
   network with its last layer negated (``argmax`` of ``−y`` is the ``argmin`` of ``y``).
+  ``method="auto"`` picks the engine's pieces (5 inputs); the first ``--acas-milp-points``
+  points of the first network are also run with ``method="milp"`` (HiGHS). Adversarial inputs
+  are confirmed by onnxruntime on the original file (its argmin).
 * The digits MLP (``examples/models/digits_mlp.onnx``, 64-32-16-10): the first ``--points``
   test images of its split (``digits_models.json``: ``load_digits``, ``X / 16``), domain
-  ``[0, 1]^64``, label = the predicted class.
+  ``[0, 1]^64``, label = the predicted class; ``method="auto"`` picks the MILP (64 inputs).
 
 Each point gets its time limit (seconds, the whole call); an incomplete answer is counted with its gap. Writes
 ``benchmarks/results/nearest.json`` and ``nearest.md``. One process, one core
@@ -60,24 +63,30 @@ def negated(net: preimage.Network) -> preimage.Network:
     return preimage.Network.from_arrays(layers)
 
 
-def run_points(name: str, net: preimage.Network, X: np.ndarray, domain: preimage.Box, limit: float) -> dict:
+def run_points(name: str, net: preimage.Network, X: np.ndarray, domain: preimage.Box, limit: float,
+               method: str = "auto", confirm=None) -> dict:
+    """``confirm(x) -> class``: an independent forward pass (onnxruntime) of the adversarial."""
     rows = []
     for i, x in enumerate(X):
         label = int(np.argmax(net.forward(x)))
         t0 = time.perf_counter()
-        res = preimage.robustness_radius(net, x, label=label, norm="linf", domain=domain, time_limit=limit)
+        res = preimage.robustness_radius(net, x, label=label, norm="linf", domain=domain, time_limit=limit,
+                                         method=method)
         dt = time.perf_counter() - t0
         ok = res.adversarial is not None and int(np.argmax(net.forward(res.adversarial))) != label
+        if ok and confirm is not None:
+            ok = confirm(res.adversarial) != label
         rows.append({"point": i, "label": label, "radius": res.distance, "lower_bound": res.lower_bound,
                      "complete": res.complete, "seconds": dt, "milps": res.stats["milps"],
-                     "nodes": res.stats["nodes"], "adversarial_confirmed": ok})
-        print(f"{name} #{i:2d}: radius {res.distance:.6g} (lb {res.lower_bound:.6g}, complete {res.complete}) "
-              f"{dt:7.2f} s, {res.stats['milps']} MILPs, {res.stats['nodes']} nodes, adversarial ok {ok}",
-              flush=True)
+                     "nodes": res.stats["nodes"], "pieces": res.stats.get("pieces", 0),
+                     "adversarial_confirmed": ok})
+        print(f"{name} [{method}] #{i:2d}: radius {res.distance:.6g} (lb {res.lower_bound:.6g}, complete "
+              f"{res.complete}) {dt:7.2f} s, {res.stats['milps']} MILPs, {res.stats['nodes']} nodes, "
+              f"{res.stats.get('pieces', 0)} pieces, adversarial confirmed {ok}", flush=True)
     times = [r["seconds"] for r in rows]
     done = [r for r in rows if r["complete"]]
     radii = [r["radius"] for r in done if np.isfinite(r["radius"])]
-    return {"network": name, "points": len(rows), "complete": len(done),
+    return {"network": name, "method": method, "time_limit_s": limit, "points": len(rows), "complete": len(done),
             "median_s": statistics.median(times), "max_s": max(times), "total_s": sum(times),
             "median_radius": statistics.median(radii) if radii else None,
             "min_radius": min(radii) if radii else None, "max_radius": max(radii) if radii else None,
@@ -87,16 +96,27 @@ def run_points(name: str, net: preimage.Network, X: np.ndarray, domain: preimage
             "rows": rows}
 
 
-def acas(ids: list[str], n: int, limit: float) -> list[dict]:
+def acas(ids: list[str], n: int, limit: float, milp_points: int) -> list[dict]:
+    import onnxruntime as ort
+
     d = acas_dir()
     spec = load_vnnlib(d / "vnnlib" / "prop_1.vnnlib")
     box = spec.cases[0].domain
     assert isinstance(box, preimage.Box)
     out = []
     for nid in ids:
-        net = negated(preimage.load(d / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"))
+        path = d / "onnx" / f"ACASXU_run2a_{nid}_batch_2000.onnx"
+        net = negated(preimage.load(path))
+        sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+
+        def confirm(x: np.ndarray, sess=sess) -> int:  # the advisory (argmin), onnxruntime, original file
+            y = sess.run(None, {sess.get_inputs()[0].name: x.astype(np.float32).reshape(1, 1, 1, 5)})[0]
+            return int(np.argmin(y.reshape(-1)))
+
         X = np.random.default_rng(0).uniform(box.lo, box.hi, size=(n, 5))
-        out.append(run_points(f"ACAS Xu {nid}", net, X, box, limit))
+        out.append(run_points(f"ACAS Xu {nid}", net, X, box, limit, "auto", confirm))
+        if milp_points and nid == ids[0]:  # the same points through the MILP (HiGHS)
+            out.append(run_points(f"ACAS Xu {nid}", net, X[:milp_points], box, limit, "milp", confirm))
     return out
 
 
@@ -112,12 +132,12 @@ def write_md(path: Path, results: list[dict], args: argparse.Namespace) -> None:
     lines = ["# Exact minimal L∞ adversarial distortions (robustness_radius, HiGHS)", "",
              f"`{' '.join(sys.argv)}` — {args.points} points per network, at most {args.acas_time_limit:g} s "
              f"(ACAS Xu) / {args.digits_time_limit:g} s (digits) per point, one core.", "",
-             "| network | points | complete | median s | max s | radius median | radius min–max |",
-             "|---|---|---|---|---|---|---|"]
+             "| network | method | points | complete | median s | max s | radius median | radius min–max |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in results:
         rad = "—" if r["median_radius"] is None else f"{r['median_radius']:.4g}"
         rng = "—" if r["min_radius"] is None else f"{r['min_radius']:.4g}–{r['max_radius']:.4g}"
-        lines.append(f"| {r['network']} | {r['points']} | {r['complete']} | {r['median_s']:.2f} | "
+        lines.append(f"| {r['network']} | {r['method']} | {r['points']} | {r['complete']} | {r['median_s']:.2f} | "
                      f"{r['max_s']:.2f} | {rad} | {rng} |")
     path.write_text("\n".join(lines) + "\n")
 
@@ -127,11 +147,13 @@ def main() -> None:
     ap.add_argument("--points", type=int, default=20)
     ap.add_argument("--acas-time-limit", type=float, default=6.0)
     ap.add_argument("--digits-time-limit", type=float, default=15.0)
-    ap.add_argument("--acas", default="1_1,3_3")
+    ap.add_argument("--acas", default="1_1,2_1,3_3")
+    ap.add_argument("--acas-milp-points", type=int, default=5, help="points of the first ACAS net also run "
+                    "with method='milp'")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    results = acas([s for s in args.acas.split(",") if s], args.points, args.acas_time_limit)
+    results = acas([s for s in args.acas.split(",") if s], args.points, args.acas_time_limit, args.acas_milp_points)
     results.append(digits(args.points, args.digits_time_limit))
     total = time.perf_counter() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -143,7 +165,7 @@ def main() -> None:
     args.out.write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     write_md(args.out.with_suffix(".md"), results, args)
     for r in results:
-        print(f"{r['network']}: {r['complete']}/{r['points']} complete, median {r['median_s']:.2f} s, "
+        print(f"{r['network']} [{r['method']}]: {r['complete']}/{r['points']} complete, median {r['median_s']:.2f} s, "
               f"max {r['max_s']:.2f} s, radius median {r['median_radius']}")
     print(f"total {total:.1f} s")
 

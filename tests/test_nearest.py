@@ -165,8 +165,9 @@ CASES = [(seed, widths, norm) for seed in range(4) for widths, norm in
          [((2, 4, 3, 1), "linf"), ((3, 4, 2, 2), "l1"), ((2, 3, 3, 1), "l2"), ((3, 5, 2), "linf")]]
 
 
+@pytest.mark.parametrize("method", ["milp", "pieces"])
 @pytest.mark.parametrize("seed,widths,norm", CASES)
-def test_activity_target_matches_brute_force(seed, widths, norm):
+def test_activity_target_matches_brute_force(seed, widths, norm, method):
     layers = random_layers(seed, widths)
     net = build(layers)
     n = widths[0]
@@ -176,7 +177,8 @@ def test_activity_target_matches_brute_force(seed, widths, norm):
     xa = rng.uniform(lo, hi)
     y = forward(layers, xa, k)
     x0 = rng.uniform(lo, hi)
-    res = preimage.nearest(net, preimage.Activity(y), x0, layer=k, domain=preimage.Box(lo, hi), norm=norm)
+    res = preimage.nearest(net, preimage.Activity(y), x0, layer=k, domain=preimage.Box(lo, hi), norm=norm,
+                           method=method)
     oracle = brute_activity(layers, k, y, x0, lo, hi, norm)
     assert res.complete and res.status == "optimal"
     assert abs(res.distance - oracle) <= TOL, (res.distance, oracle)
@@ -185,9 +187,10 @@ def test_activity_target_matches_brute_force(seed, widths, norm):
     assert np.all(res.point >= lo - 1e-9) and np.all(res.point <= hi + 1e-9)
 
 
+@pytest.mark.parametrize("method", ["milp", "pieces"])
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
-def test_output_union_target_matches_brute_force(seed, norm):
+def test_output_union_target_matches_brute_force(seed, norm, method):
     layers = random_layers(seed, (2, 3, 3, 2))
     net = build(layers)
     lo, hi = -np.ones(2), np.ones(2)
@@ -196,7 +199,7 @@ def test_output_union_target_matches_brute_force(seed, norm):
     Y = forward(layers, rng.uniform(lo, hi))
     P1 = preimage.Polyhedron([[1.0, 0.0]], [Y[0] - 0.3])  # y_0 <= ...
     P2 = preimage.Polyhedron([[-1.0, 1.0]], [-0.5])  # y_1 - y_0 <= -0.5
-    res = preimage.nearest(net, [P1, P2], x0, domain=preimage.Box(lo, hi), norm=norm)
+    res = preimage.nearest(net, [P1, P2], x0, domain=preimage.Box(lo, hi), norm=norm, method=method)
     oracle = min(brute_output(layers, np.array([[1.0, 0.0]]), np.array([Y[0] - 0.3]), x0, lo, hi, norm),
                  brute_output(layers, np.array([[-1.0, 1.0]]), np.array([-0.5]), x0, lo, hi, norm))
     assert res.complete
@@ -209,16 +212,18 @@ def test_output_union_target_matches_brute_force(seed, norm):
     assert y[0] <= Y[0] - 0.3 + 1e-7 or y[1] - y[0] <= -0.5 + 1e-7
 
 
+@pytest.mark.parametrize("method", ["milp", "pieces"])
 @pytest.mark.parametrize("kind", ["leaky", "hardtanh"])
 @pytest.mark.parametrize("seed", range(3))
-def test_other_activations_match_brute_force(kind, seed):
+def test_other_activations_match_brute_force(kind, seed, method):
     layers = random_layers(seed, (2, 3, 3, 1))
     net = build(layers, kind)
     lo, hi = -2 * np.ones(2), 2 * np.ones(2)
     rng = np.random.default_rng(seed)
     x0 = rng.uniform(lo, hi)
     c = float(forward(layers, rng.uniform(lo, hi), kind=kind)[0])
-    res = preimage.nearest(net, preimage.Box([c], [c + 0.25]), x0, domain=preimage.Box(lo, hi), norm="linf")
+    res = preimage.nearest(net, preimage.Box([c], [c + 0.25]), x0, domain=preimage.Box(lo, hi), norm="linf",
+                           method=method)
     A, b = np.array([[1.0], [-1.0]]), np.array([c + 0.25, -c])
     oracle = brute_output(layers, A, b, x0, lo, hi, "linf", kind)
     assert res.complete and abs(res.distance - oracle) <= TOL, (res.distance, oracle)
@@ -282,16 +287,17 @@ def scipy_milp_distance(layers, x0, lo, hi, norm, out_row, out_rhs):
     return res.fun if res.status == 0 else np.inf
 
 
+@pytest.mark.parametrize("method", ["milp", "pieces"])
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("norm", ["linf", "l1"])
-def test_robustness_radius_matches_scipy_milp(seed, norm):
+def test_robustness_radius_matches_scipy_milp(seed, norm, method):
     layers = random_layers(seed, (5, 10, 8, 3))
     net = build(layers)
     lo, hi = -np.ones(5), np.ones(5)
     x0 = np.random.default_rng(seed).uniform(-0.5, 0.5, size=5)
     y0 = forward(layers, x0)
     label = int(np.argmax(y0))
-    res = preimage.robustness_radius(net, x0, label=label, norm=norm, domain=preimage.Box(lo, hi))
+    res = preimage.robustness_radius(net, x0, label=label, norm=norm, domain=preimage.Box(lo, hi), method=method)
     oracle = min(scipy_milp_distance(layers, x0, lo, hi, norm, np.eye(3)[label] - np.eye(3)[j], 0.0)
                  for j in range(3) if j != label)
     assert res.complete and abs(res.distance - oracle) <= TOL, (res.distance, oracle)
@@ -311,7 +317,7 @@ def test_nearest_output_matches_scipy_milp(seed):
     rng = np.random.default_rng(seed)
     x0 = rng.uniform(lo, hi)
     c = float(forward(layers, x0)[0]) + 1.0
-    res = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-c]), x0, domain=preimage.Box(lo, hi))
+    res = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-c]), x0, domain=preimage.Box(lo, hi), method="milp")
     oracle = scipy_milp_distance(layers, x0, lo, hi, "linf", np.array([-1.0]), -c)
     if not np.isfinite(oracle):
         assert res.complete and res.point is None
@@ -321,13 +327,14 @@ def test_nearest_output_matches_scipy_milp(seed):
 
 
 # -- invariance, budgets, domains, bad input -------------------------------------------------------------
+@pytest.mark.parametrize("method", ["milp", "pieces"])
 @pytest.mark.parametrize("scale", [1e-4, 1e4])
-def test_badly_scaled_neuron_same_distance(scale):
+def test_badly_scaled_neuron_same_distance(scale, method):
     layers = random_layers(8, (3, 6, 5, 2))
     x0 = np.array([0.2, -0.1, 0.3])
     lo, hi = -np.ones(3), np.ones(3)
     label = int(np.argmax(forward(layers, x0)))
-    base = preimage.robustness_radius(build(layers), x0, label=label, domain=preimage.Box(lo, hi))
+    base = preimage.robustness_radius(build(layers), x0, label=label, domain=preimage.Box(lo, hi), method=method)
     scaled = [(W.copy(), b.copy()) for W, b in layers]
     for u in (0, 3):  # a neuron of the first hidden layer, its function unchanged (ReLU is homogeneous)
         scaled[0][0][u] *= scale
@@ -335,7 +342,7 @@ def test_badly_scaled_neuron_same_distance(scale):
         scaled[1][0][:, u] /= scale
     X = np.random.default_rng(0).uniform(-1, 1, size=(50, 3))
     assert np.allclose([forward(scaled, v) for v in X], [forward(layers, v) for v in X], atol=1e-8)
-    res = preimage.robustness_radius(build(scaled), x0, label=label, domain=preimage.Box(lo, hi))
+    res = preimage.robustness_radius(build(scaled), x0, label=label, domain=preimage.Box(lo, hi), method=method)
     assert base.complete and res.complete and np.isfinite(base.distance)
     assert abs(res.distance - base.distance) <= TOL
     assert int(np.argmax(forward(scaled, res.adversarial))) != label
@@ -354,14 +361,15 @@ def test_time_limit_gives_an_honest_gap():
         assert abs(dist(res.point - x0, "linf") - res.distance) <= TOL
 
 
-def test_polyhedral_domain_and_empty_preimage():
+@pytest.mark.parametrize("method", ["milp", "pieces"])
+def test_polyhedral_domain_and_empty_preimage(method):
     layers = random_layers(1, (2, 4, 1))
     net = build(layers)
     tri = preimage.Polyhedron([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]], [0.0, 0.0, 1.0])  # a triangle
     x0 = np.array([2.0, 2.0])
     ys = [forward(layers, v)[0] for v in tri.sample(200, seed=0)]
     c = float(np.median(ys))
-    res = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-c]), x0, domain=tri, norm="l1")
+    res = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-c]), x0, domain=tri, norm="l1", method=method)
     G = np.array([[-1.0, 0.0], [0.0, -1.0], [1.0, 1.0]])
     best = np.inf
     for Gr, gr, M, cc in regions(layers, 2):
@@ -369,16 +377,17 @@ def test_polyhedral_domain_and_empty_preimage():
                                      np.zeros((0, 2)), np.zeros(0), [-5, -5], [5, 5], "l1"))
     assert res.complete and abs(res.distance - best) <= TOL
     assert np.all(G @ res.point <= [1e-9, 1e-9, 1 + 1e-9])
-    far = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-(max(ys) + 100.0)]), x0, domain=tri)
+    far = preimage.nearest(net, preimage.Polyhedron([[-1.0]], [-(max(ys) + 100.0)]), x0, domain=tri, method=method)
     assert far.complete and far.point is None and far.status == "empty" and far.distance == np.inf
 
 
-def test_radius_zero_when_misclassified():
+@pytest.mark.parametrize("method", ["milp", "pieces"])
+def test_radius_zero_when_misclassified(method):
     layers = random_layers(2, (3, 5, 3))
     x0 = np.array([0.1, 0.2, -0.3])
     y = forward(layers, x0)
     other = int(np.argsort(y)[0])  # a class that x is not
-    res = preimage.robustness_radius(build(layers), x0, label=other)
+    res = preimage.robustness_radius(build(layers), x0, label=other, method=method)
     assert res.complete and res.distance <= TOL
     assert int(np.argmax(forward(layers, res.adversarial))) != other
 
@@ -401,13 +410,29 @@ def test_bad_input_raises_clear_errors():
         preimage.robustness_radius(net, [0.0, 0.0], label=2)
     with pytest.raises(preimage.InvalidInputError, match="time_limit must be"):
         preimage.robustness_radius(net, [0.0, 0.0], label=0, time_limit=-1)
+    with pytest.raises(preimage.InvalidInputError, match="method must be 'auto', 'milp' or 'pieces'"):
+        preimage.nearest(net, act, [0.0, 0.0], layer=1, domain=box, method="simplex")
     with pytest.raises(preimage.InvalidInputError, match="x must be finite"):
         preimage.robustness_radius(net, [np.nan, 0.0], label=0)
 
 
-def test_max_units_are_refused():
+def test_max_units_milp_refuses_pieces_answer():
     W = np.random.default_rng(0).normal(size=(4, 2))
     net = preimage.Network.from_arrays([(W, np.zeros(4), MaxPool((1, 4), kernel=2)),
                                         (np.ones((1, 2)), np.zeros(1), False)])
+    box, x0, target = preimage.Box([-1, -1], [1, 1]), np.array([0.1, -0.2]), preimage.Box([1.0], [1.5])
     with pytest.raises(preimage.UnsupportedLayerError, match="max units"):
-        preimage.nearest(net, preimage.Box([0.5], [1.0]), [0.0, 0.0], domain=preimage.Box([-1, -1], [1, 1]))
+        preimage.nearest(net, target, x0, domain=box, method="milp")
+    res = preimage.nearest(net, target, x0, domain=box, method="pieces")  # the engine handles max units
+
+    def f(X):  # the network written here: max over pairs of W x, then the sum
+        Z = X @ W.T
+        return np.maximum(Z[:, 0], Z[:, 1]) + np.maximum(Z[:, 2], Z[:, 3])
+
+    g = np.linspace(-1, 1, 801)
+    X = np.stack(np.meshgrid(g, g), axis=-1).reshape(-1, 2)
+    inside = X[(f(X) >= 1.0) & (f(X) <= 1.5)]
+    sampled = np.min(np.max(np.abs(inside - x0), axis=1))
+    assert res.complete and res.distance <= sampled + 1e-12  # nothing sampled is nearer
+    assert sampled - res.distance <= 2 * (g[1] - g[0])  # and the grid comes close to it
+    assert 1.0 - 1e-7 <= f(res.point[None, :])[0] <= 1.5 + 1e-7

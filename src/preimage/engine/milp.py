@@ -251,12 +251,18 @@ def _undecided(act: object, zlo: NDArray[np.float64], zhi: NDArray[np.float64]) 
     return np.flatnonzero(mask)
 
 
-def tightened_ranges(net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[np.float64]) -> Ranges:
+def tightened_ranges(net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[np.float64],
+                     deadline: float | None = None) -> Ranges:
     """:func:`interval_ranges`, then, layer after layer, the range of every unit that is still
     undecided minimised and maximised over the LP relaxation of the layers before it (binaries
-    in ``[0, 1]``; the ranges found so far): sound, and much tighter in deep layers."""
+    in ``[0, 1]``; the ranges found so far): sound, and much tighter in deep layers. Past
+    ``deadline`` (a ``time.perf_counter()`` value) the remaining ranges stay as they are."""
+    import time
+
     ranges = interval_ranges(net, k, lo, hi)
     for layer in range(2, k + 1):
+        if deadline is not None and time.perf_counter() >= deadline:
+            break
         if all(not _undecided(net.layers[j].activation, *ranges[j]).size for j in range(layer - 1)):
             continue  # the layers before are affine on the box: the interval bounds are exact
         zlo, zhi = ranges[layer - 1]

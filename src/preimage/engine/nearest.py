@@ -113,6 +113,7 @@ class _Search:
     milps: int = 0
     nodes: int = 0
     ranges: dict[tuple[int, bytes, bytes], Any] = field(default_factory=dict)
+    best_piece: Any = None  # the engine's piece holding the best point (the pieces method)
 
     share: int = 1  # the MILP about to run gets 1/share of the time left
 
@@ -186,7 +187,7 @@ def _build(search: _Search, part: _Part, dom: _Domain, lo: NDArray[np.float64],
     key = (part.layer, lo.tobytes(), hi.tobytes())
     if key not in search.ranges:  # the same box for every part: its bounds are computed once
         search.ranges.clear()
-        search.ranges[key] = tightened_ranges(search.net, part.layer, lo, hi)
+        search.ranges[key] = tightened_ranges(search.net, part.layer, lo, hi, search.deadline)
     enc = NetworkMILP.encode(search.net, part.layer, lo, hi, last_activation=part.force is None,
                              ranges=search.ranges[key])
     if part.force is not None:
@@ -361,41 +362,94 @@ def _clip_domain(domain: Any, x: NDArray[np.float64], R: float) -> list[Box | Po
     return out
 
 
-def _l2(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[_Part], domains: Sequence[_Domain],
-        x: NDArray[np.float64], time_limit: float | None, t0: float) -> NearestResult:
-    """L2 (see the module's notes); ``question`` is ``(target, layer, domain)`` as given."""
+def _piece_distance(P: Polyhedron, x: NDArray[np.float64], norm: str) -> NDArray[np.float64] | None:
+    """The point of the polyhedron ``P`` nearest to ``x`` (an LP for L∞ / L1, a QP for L2)."""
+    n = x.shape[0]
+    if norm == "l2":
+        return solver.minimize_quadratic(2.0 * np.eye(n), -2.0 * x, P.A, P.b, P.C, P.d).x
+    nt = 1 if norm == "linf" else n
+    T = np.ones((n, 1)) if norm == "linf" else np.eye(n)
+    A = np.vstack([np.hstack([np.asarray(P.A), np.zeros((P.n_inequalities, nt))]),
+                   np.hstack([np.eye(n), -T]), np.hstack([-np.eye(n), -T])])
+    b = np.concatenate([np.asarray(P.b), x, -x])
+    C = np.hstack([np.asarray(P.C), np.zeros((P.n_equalities, nt))])
+    cost = np.concatenate([np.zeros(n), np.ones(nt)])
+    res = solver.optimize(cost, A, b, C, np.asarray(P.d))
+    return None if res.x is None else res.x[:n]
+
+
+def _by_pieces(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[_Part],
+               domains: Sequence[_Domain], search: _Search, t0: float, first: float | None = None) -> NearestResult:
+    """The pieces of the preimage in growing boxes ``‖x' − x‖∞ <= R`` (the engine,
+    :func:`preimage.preimage`), an LP or QP per piece; ``first``: the first radius."""
     from .api import preimage
 
     target, layer, domain = question
-    first = _linear(_Search(net, x, "l1", None if time_limit is None else t0 + time_limit), parts, domains, t0)
-    stats: dict[str, Any] = {"milps": first.stats["milps"], "nodes": first.stats["nodes"], "pieces": 0}
-    if first.point is None:
-        return NearestResult(None, np.inf, first.lower_bound, first.complete, "l2", first.status,
-                             MappingProxyType({**stats, "seconds": time.perf_counter() - t0}))
-    best, best_d = first.point, float(np.linalg.norm(first.point - x))
-    weak = first.lower_bound / np.sqrt(x.shape[0])  # ‖v‖₂ >= ‖v‖₁ / √n
-    complete = first.complete
-    if best_d > 0.0:
-        for sub in _clip_domain(domain, x, best_d):
-            left = None if time_limit is None else max(0.0, t0 + time_limit - time.perf_counter())
-            res = preimage(net, target, layer=layer, domain=sub, time_limit=left, near=x)
+    x, norm = search.x, search.norm
+    reach = max(float(np.max(np.maximum(np.abs(x - d.lo), np.abs(d.hi - x)))) for d in domains)
+    R = _first_radius(search, domains) if first is None else first
+    proven, finished, pieces, nodes = 0.0, False, 0, 0
+    for _ in range(_MAX_DOUBLINGS):
+        r = min(R, search.best_value)
+        if r <= 0.0:  # x itself is in the preimage
+            proven, finished = 0.0, True
+            break
+        complete = True
+        for sub in _clip_domain(domain, x, r):
+            res = preimage(net, target, layer=layer, domain=sub, time_limit=search.remaining(), near=x)
             complete = complete and res.complete
+            nodes += res.stats.nodes
             for piece in res.set:
-                stats["pieces"] += 1
-                P = piece.polyhedron
-                qp = solver.minimize_quadratic(2.0 * np.eye(x.shape[0]), -2.0 * x, P.A, P.b, P.C, P.d)
-                if qp.x is not None and float(np.linalg.norm(qp.x - x)) < best_d:
-                    best, best_d = qp.x, float(np.linalg.norm(qp.x - x))
-    lower = best_d if complete else min(best_d, weak)
-    stats["seconds"] = time.perf_counter() - t0
-    return NearestResult(np.array(best), best_d, lower, complete, "l2", "optimal" if complete else "time_limit",
-                         MappingProxyType(stats))
+                pieces += 1
+                point = _piece_distance(piece.polyhedron, x, norm)
+                if point is not None and _distance(point - x, norm) < search.best_value:
+                    search.best, search.best_value = point, _distance(point - x, norm)
+                    search.best_piece = piece
+        if not complete:
+            break
+        if r >= reach or search.best_value <= r:  # the box holds the domain, or the nearest point
+            proven, finished = search.best_value, True
+            break
+        proven = r  # nothing in the box is nearer than r... and nothing outside it
+        R = search.best_value if np.isfinite(search.best_value) else 2.0 * R
+    if search.best is not None and not any(_check_point(net, part, search.best) for part in parts):
+        raise SolverError("the nearest piece's point fails the forward-pass check of the target")
+    stats = {"pieces": pieces, "engine_nodes": nodes, "milps": search.milps, "nodes": search.nodes,
+             "seconds": time.perf_counter() - t0}
+    if search.best is None:
+        return NearestResult(None, np.inf, proven, finished, norm, "empty" if finished else "time_limit",
+                             MappingProxyType(stats))
+    d = search.best_value
+    return NearestResult(search.best.copy(), d, min(proven, d), finished, norm,
+                         "optimal" if finished else "time_limit", MappingProxyType(stats))
+
+
+def _solve(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[_Part], domains: Sequence[_Domain],
+           search: _Search, method: str, t0: float) -> NearestResult:
+    """Dispatch on the norm and the method (see :func:`nearest`)."""
+    from .api import VERTEX_BACKEND_MAX_DIM
+
+    small = search.x.shape[0] <= VERTEX_BACKEND_MAX_DIM
+    if search.norm != "l2":
+        if method == "pieces" or (method == "auto" and small):
+            return _by_pieces(net, question, parts, domains, search, t0)
+        return _linear(search, parts, domains, t0)
+    first = None
+    if method == "milp" or (method == "auto" and not small):  # the L1 optimum bounds the L2 distance
+        l1 = _linear(_Search(net, search.x, "l1", search.deadline), parts, domains, t0)
+        search.milps, search.nodes = int(l1.stats["milps"]), int(l1.stats["nodes"])
+        if l1.point is None:
+            return NearestResult(None, np.inf, l1.lower_bound / np.sqrt(search.x.shape[0]), l1.complete, "l2",
+                                 l1.status, l1.stats)
+        search.best, search.best_value = l1.point, float(np.linalg.norm(l1.point - search.x))
+        first = search.best_value
+    return _by_pieces(net, question, parts, domains, search, t0, first)
 
 
 # -- public functions -----------------------------------------------------------------------------------
 def nearest(net: Network, target: Activity | Polyhedron | Box | AffineSubspace | Sequence[Polyhedron | Box] | Spec,
             x: ArrayLike, *, layer: int | None = None, domain: Box | Polyhedron | Sequence[Box | Polyhedron],
-            norm: str = "linf", time_limit: float | None = None) -> NearestResult:
+            norm: str = "linf", time_limit: float | None = None, method: str = "auto") -> NearestResult:
     """The exact nearest point to ``x`` of the preimage of ``target`` at ``layer``, within ``domain``.
 
     Parameters
@@ -408,10 +462,13 @@ def nearest(net: Network, target: Activity | Polyhedron | Box | AffineSubspace |
     x : the input to measure from (length ``net.input_dim``; it need not lie in ``domain``).
     layer : the target layer (default: the last), counted as in :func:`preimage.preimage`.
     domain : a :class:`~preimage.Box`, a :class:`~preimage.Polyhedron`, or a list of them.
-    norm : ``"linf"`` or ``"l1"`` (a MILP through HiGHS), or ``"l2"`` (the pieces of the
-        preimage within the L1 optimum's distance, a QP each: small networks only).
-    time_limit : seconds; when reached the best point found is returned with a proven lower
-        bound, ``complete=False``.
+    norm : ``"linf"``, ``"l1"`` or ``"l2"``.
+    time_limit : seconds (the whole call); when reached the best point found is returned with
+        a proven lower bound, ``complete=False``.
+    method : ``"milp"`` (L∞ / L1: a MILP through HiGHS; L2: the L1 optimum bounds the search
+        box, then pieces), ``"pieces"`` (the engine's pieces of the preimage in growing boxes
+        around ``x``, an LP or QP per piece), or ``"auto"``: pieces for inputs of dimension
+        up to 10 (where the engine's search beats the MILP by far), else the MILP.
 
     Returns
     -------
@@ -434,17 +491,21 @@ def nearest(net: Network, target: Activity | Polyhedron | Box | AffineSubspace |
     net, xa, limit = _check_common(net, x, norm, time_limit)
     if domain is None:
         raise InvalidInputError("domain is required: a Box or Polyhedron of inputs (or a list of them)")
+    _check_method(method)
     parts = _parts(net, target, layer)
     domains = _domains(domain, net.input_dim)
-    if norm == "l2":
-        return _l2(net, (target, layer, domain), parts, domains, xa, limit, t0)
     search = _Search(net, xa, norm, None if limit is None else t0 + limit)
-    return _linear(search, parts, domains, t0)
+    return _solve(net, (target, layer, domain), parts, domains, search, method, t0)
+
+
+def _check_method(method: Any) -> None:
+    if method not in ("auto", "milp", "pieces"):
+        raise InvalidInputError(f"method must be 'auto', 'milp' or 'pieces', got {method!r}")
 
 
 def robustness_radius(net: Network, x: ArrayLike, *, label: int, norm: str = "linf",
                       domain: Box | Polyhedron | Sequence[Box | Polyhedron] | None = None,
-                      time_limit: float | None = None) -> NearestResult:
+                      time_limit: float | None = None, method: str = "auto") -> NearestResult:
     """The exact minimal perturbation of ``x`` that changes the predicted class away from ``label``.
 
     The radius is ``min_{j ≠ label} min {‖x' − x‖ : x' ∈ domain, y_j(x') >= y_label(x')}``
@@ -459,7 +520,9 @@ def robustness_radius(net: Network, x: ArrayLike, *, label: int, norm: str = "li
         classified as ``label`` the radius is 0).
     norm : ``"linf"``, ``"l1"`` or ``"l2"``.
     domain : the valid inputs (a Box, Polyhedron or a list of them), default all of Rⁿ.
-    time_limit : seconds (then possibly ``complete=False`` with a proven lower bound).
+    time_limit : seconds for the whole call, the adversarial input's search included (then
+        possibly ``complete=False`` with a proven lower bound).
+    method : as for :func:`nearest`.
 
     Returns
     -------
@@ -493,14 +556,13 @@ def robustness_radius(net: Network, x: ArrayLike, *, label: int, norm: str = "li
     order = [int(j) for j in np.argsort(y[label] - y, kind="stable") if j != label]
     systems = [_class_system(m, int(label), j, 0.0) for j in order]
     parts = [_Part(net.depth, None, sysj) for sysj in systems]
+    _check_method(method)
     domains = _domains(domain, net.input_dim)
-    if norm == "l2":
-        polys = [Polyhedron(A, b) for A, b, _, _ in systems]
-        res = _l2(net, (polys, None, domain), parts, domains, xa, limit, t0)
-    else:
-        res = _linear(_Search(net, xa, norm, None if limit is None else t0 + limit), parts, domains, t0)
-    return _with_adversarial(net, xa, int(label), res, domains, float(np.max(np.abs(y))),
-                             None if limit is None else t0 + limit)
+    polys = [Polyhedron(A, b) for A, b, _, _ in systems]
+    search = _Search(net, xa, norm, None if limit is None else t0 + limit)
+    res = _solve(net, (polys, None, domain), parts, domains, search, method, t0)
+    margin = tolerances.ADVERSARIAL_MARGIN * (1.0 + float(np.max(np.abs(y))))
+    return _with_adversarial(net, int(label), res, search, margin, (domain, domains, method))
 
 
 def _class_system(m: int, label: int, j: int, margin: float) -> tuple[NDArray[np.float64], ...]:
@@ -510,26 +572,29 @@ def _class_system(m: int, label: int, j: int, margin: float) -> tuple[NDArray[np
     return A, np.array([-margin]), np.zeros((0, m)), np.zeros(0)
 
 
-def _with_adversarial(net: Network, x: NDArray[np.float64], label: int, res: NearestResult,
-                      domains: Sequence[_Domain], scale: float, deadline: float | None) -> NearestResult:
-    """``res`` with an input strictly past the decision boundary (see :func:`robustness_radius`)."""
+def _with_adversarial(net: Network, label: int, res: NearestResult, search: _Search, margin: float,
+                      where: tuple[Any, Sequence[_Domain], str]) -> NearestResult:
+    """``res`` with an input strictly past the decision boundary (see :func:`robustness_radius`):
+    the ray past the point, else the point's piece with the margin, else a search with it."""
     if res.point is None:
         return res
+    x, (domain, domains, method) = search.x, where
     adv = None
     for s in 10.0 ** np.arange(-9, -2):
         cand = x + (1.0 + s) * (res.point - x)
         if all(_in_domain(d, cand) for d in domains) and int(np.argmax(net.forward(cand))) != label:
             adv = cand
             break
+    m = net.output_dim
+    if adv is None and search.best_piece is not None and search.best_piece.affine_map is not None:
+        adv = _margin_in_piece(net, label, search.best_piece, x, res.norm, margin)
     if adv is None:
-        margin = tolerances.ADVERSARIAL_MARGIN * (1.0 + scale)
-        m = net.output_dim
-        parts = [_Part(net.depth, None, _class_system(m, label, j, margin)) for j in range(m) if j != label]
-        norm = "l1" if res.norm == "l2" else res.norm
-        search = _Search(net, x, norm, deadline)
-        _search_parts(search, parts, domains)
-        if search.best is not None and int(np.argmax(net.forward(search.best))) != label:
-            adv = search.best
+        systems = [_class_system(m, label, j, margin) for j in range(m) if j != label]
+        again = _Search(net, x, res.norm, search.deadline)
+        found = _solve(net, ([Polyhedron(A, b) for A, b, _, _ in systems], None, domain),
+                       [_Part(net.depth, None, sysj) for sysj in systems], domains, again, method, time.perf_counter())
+        if found.point is not None and int(np.argmax(net.forward(found.point))) != label:
+            adv = found.point
     stats = dict(res.stats)
     if adv is None:
         return NearestResult(res.point, res.distance, res.lower_bound, res.complete, res.norm, res.status,
@@ -537,6 +602,23 @@ def _with_adversarial(net: Network, x: NDArray[np.float64], label: int, res: Nea
     stats["adversarial_distance"] = _distance(adv - x, res.norm)
     return NearestResult(res.point, res.distance, res.lower_bound, res.complete, res.norm, res.status,
                          MappingProxyType(stats), np.array(adv), int(np.argmax(net.forward(adv))))
+
+
+def _margin_in_piece(net: Network, label: int, piece: Any, x: NDArray[np.float64], norm: str,
+                     margin: float) -> NDArray[np.float64] | None:
+    """The nearest point of ``piece`` (a piece of the output's preimage, with its affine map
+    ``y = M x + c``) where some ``y_j >= y_label + margin`` and the class is not ``label``."""
+    M, c = np.asarray(piece.affine_map.M), np.asarray(piece.affine_map.c)
+    best, best_d = None, np.inf
+    for j in range(net.output_dim):
+        if j == label:
+            continue
+        P = piece.polyhedron.add_constraints((M[label] - M[j])[None, :], [c[j] - c[label] - margin])
+        point = _piece_distance(P, x, norm)
+        if point is not None and _distance(point - x, norm) < best_d and \
+                int(np.argmax(net.forward(point))) != label:
+            best, best_d = point, _distance(point - x, norm)
+    return best
 
 
 def _in_domain(dom: _Domain, point: NDArray[np.float64]) -> bool:
