@@ -188,7 +188,7 @@ def test_activity_target_matches_brute_force(seed, widths, norm, method):
 
 
 @pytest.mark.parametrize("method", ["milp", "pieces"])
-@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("seed", [0, 1, 2, 4, 5])  # seed 0: empty in the domain; the others: x0 outside, finite
 @pytest.mark.parametrize("norm", ["linf", "l1", "l2"])
 def test_output_union_target_matches_brute_force(seed, norm, method):
     layers = random_layers(seed, (2, 3, 3, 2))
@@ -206,6 +206,7 @@ def test_output_union_target_matches_brute_force(seed, norm, method):
     if not np.isfinite(oracle):
         assert res.point is None and res.status == "empty"
         return
+    assert oracle > 0.1
     assert abs(res.distance - oracle) <= TOL, (res.distance, oracle)
     check_point(res, x0, norm)
     y = forward(layers, res.point)
@@ -436,3 +437,31 @@ def test_max_units_milp_refuses_pieces_answer():
     assert res.complete and res.distance <= sampled + 1e-12  # nothing sampled is nearer
     assert sampled - res.distance <= 2 * (g[1] - g[0])  # and the grid comes close to it
     assert 1.0 - 1e-7 <= f(res.point[None, :])[0] <= 1.5 + 1e-7
+
+
+@pytest.mark.parametrize("method", ["milp", "pieces"])
+def test_vnnlib_spec_target(method):
+    from preimage.specs.vnnlib import parse_vnnlib
+
+    layers = random_layers(4, (2, 4, 3, 2))
+    net = build(layers)
+    text = """(declare-const X_0 Real)
+(declare-const X_1 Real)
+(declare-const Y_0 Real)
+(declare-const Y_1 Real)
+(assert (>= X_0 -1.0))
+(assert (<= X_0 1.0))
+(assert (>= X_1 -1.0))
+(assert (<= X_1 1.0))
+(assert (or (and (>= Y_0 -1.0)) (and (>= Y_1 -0.5))))
+"""
+    spec = parse_vnnlib(text)
+    lo, hi = -np.ones(2), np.ones(2)
+    x0 = np.array([0.3, -0.4])
+    res = preimage.nearest(net, spec, x0, domain=preimage.Box(lo, hi), method=method)
+    oracle = min(brute_output(layers, np.array([[-1.0, 0.0]]), np.array([1.0]), x0, lo, hi, "linf"),
+                 brute_output(layers, np.array([[0.0, -1.0]]), np.array([0.5]), x0, lo, hi, "linf"))
+    assert np.isfinite(oracle) and oracle > 0.1  # (x0 is outside: a real question)
+    assert res.complete and abs(res.distance - oracle) <= TOL
+    y = forward(layers, res.point)
+    assert spec.is_counterexample(res.point, y, tol=1e-7)

@@ -274,6 +274,8 @@ def tightened_ranges(net: Network, k: int, lo: NDArray[np.float64], hi: NDArray[
         z = enc.z_cols[layer - 1]
         zlo, zhi = zlo.copy(), zhi.copy()
         for u in todo:
+            if deadline is not None and time.perf_counter() >= deadline:
+                break
             e = np.zeros(enc.n_cols)
             e[z[u]] = 1.0
             low, high = lp.minimize(e), lp.maximize(e)

@@ -1,18 +1,21 @@
 """Exact distances to preimages: the nearest input with a given activity, and the minimal
 adversarial perturbation (:func:`nearest`, :func:`robustness_radius`).
 
-L∞ and L1: a MILP over the network (:mod:`preimage.engine.milp`) solved by HiGHS, inside a
-growing box ``‖x' − x‖∞ <= R`` around ``x`` (the big-M constants come from interval bounds on
-that box, much tighter than on the whole domain; MIPVerify's restriction). A box with no
-point of the preimage proves the distance exceeds ``R``; an optimum ``d <= R`` inside it is the
-optimum (every point outside is farther than ``R`` in L∞, hence in L1). The optimum's
-activation region is then solved as an LP (the MILP with its binaries fixed): the returned
-point lies in a true region of the preimage and is checked by a forward pass.
+Both search in growing boxes ``‖x' − x‖∞ <= R`` around ``x``: a box holding no point of the
+preimage proves the distance exceeds ``R`` (in L∞, hence in L1 and L2); an optimum ``d <= R``
+inside it is the optimum; once a point is found the boxes shrink to its distance. Inside a
+box, one of two exact methods:
 
-L2: HiGHS has no MIQP. The L1 optimum ``p₁`` bounds the L2 distance by ``u = ‖p₁ − x‖₂``, so the
-L2-nearest point lies in the box ``‖x' − x‖∞ <= u``; the engine enumerates the preimage's
-pieces in that box (:func:`preimage.preimage`) and a QP per piece projects ``x`` onto it.
-Exact, and limited by the number of pieces in that box (small inputs and networks).
+* ``"milp"`` (L∞, L1): the network's MILP (:mod:`preimage.engine.milp`) solved by HiGHS,
+  with big-M constants from bounds over the box (interval bounds tightened by LPs); the
+  optimum's activation region is then solved as an LP (the MILP with its binaries fixed), so
+  the returned point lies in a true region of the preimage; a forward pass checks it.
+* ``"pieces"`` (every norm): the engine enumerates the pieces of the preimage in the box
+  (:func:`preimage.preimage`) and an LP (L∞, L1) or a QP (L2) per piece measures it. The
+  engine's search is far faster than the MILP on low-dimensional inputs (ACAS Xu).
+
+L2 with ``"milp"`` (HiGHS has no MIQP): the L1 optimum ``p₁`` bounds the L2 distance by
+``‖p₁ − x‖₂``, the first box of the pieces search.
 """
 
 from __future__ import annotations
