@@ -1,7 +1,7 @@
 """Exact minimal adversarial distortions (L∞) with :func:`preimage.robustness_radius`.
 
-Run:  .venv/bin/python benchmarks/bench_nearest.py [--points 20] [--acas-time-limit 6] [--digits-time-limit 15]
-      [--acas 1_1,2_1,3_3] [--acas-milp-points 5]
+Run:  .venv/bin/python benchmarks/bench_nearest.py [--points 20] [--acas-time-limit 15] [--digits-time-limit 15]
+      [--acas 1_1,2_1,3_3] [--acas-milp-points 5] [--mnist-fc 0]
 
 * ACAS Xu (VNN-COMP onnx files, found as ``bench_acasxu.py`` finds them): for each network,
   ``--points`` inputs drawn uniformly (seed 0) from the **property-1 input box** (the box of
@@ -14,6 +14,9 @@ Run:  .venv/bin/python benchmarks/bench_nearest.py [--points 20] [--acas-time-li
 * The digits MLP (``examples/models/digits_mlp.onnx``, 64-32-16-10): the first ``--points``
   test images of its split (``digits_models.json``: ``load_digits``, ``X / 16``), domain
   ``[0, 1]^64``, label = the predicted class; ``method="auto"`` picks the MILP (64 inputs).
+
+* Optionally (``--mnist-fc N``) a VNN-COMP ``mnist_fc``-style 784-256-256-10 net trained here
+  on the digits upsampled to 28×28 (see :func:`mnist_fc`), ``N`` test images, the MILP.
 
 Each point gets its time limit (seconds, the whole call); an incomplete answer is counted with its gap. Writes
 ``benchmarks/results/nearest.json`` and ``nearest.md``. One process, one core
@@ -128,6 +131,43 @@ def digits(n: int, limit: float) -> dict:
     return run_points("digits MLP", net, X_test[:n], preimage.Box(np.zeros(64), np.ones(64)), limit)
 
 
+def mnist_fc(n: int, limit: float, epochs: int) -> dict:
+    """A VNN-COMP ``mnist_fc``-style 784-256-256-10 ReLU MLP, trained here (seed 0, Adam, one
+    thread) on the digits split upsampled to 28×28 (``scipy.ndimage.zoom``, linear, clipped
+    to [0, 1]); domain ``[0, 1]^784``; the first ``n`` test images."""
+    import torch
+    from scipy.ndimage import zoom
+    from train_digits import load_split
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    X_train, X_test, y_train, y_test = load_split()
+
+    def up(X: np.ndarray) -> np.ndarray:
+        return np.clip(zoom(X.reshape(-1, 8, 8), (1, 3.5, 3.5), order=1), 0.0, 1.0).reshape(-1, 784)
+
+    Xtr, Xte = up(X_train), up(X_test)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(), torch.nn.Linear(256, 256),
+                                torch.nn.ReLU(), torch.nn.Linear(256, 10)).double()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    Xt, yt = torch.tensor(Xtr), torch.tensor(y_train)
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(len(yt))
+        for i in range(0, len(yt), 64):
+            idx = perm[i:i + 64]
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    train_s = time.perf_counter() - t0
+    net = preimage.from_torch(model, input_shape=(784,))
+    acc = float(np.mean(np.argmax(net.forward(Xte), axis=1) == y_test))
+    print(f"mnist_fc-style net: trained in {train_s:.1f} s, test accuracy {acc:.4f}", flush=True)
+    out = run_points("mnist_fc-style 784-256-256-10", net, Xte[:n], preimage.Box(np.zeros(784), np.ones(784)), limit)
+    out.update({"train_seconds": train_s, "test_accuracy": acc, "epochs": epochs})
+    return out
+
+
 def write_md(path: Path, results: list[dict], args: argparse.Namespace) -> None:
     lines = ["# Exact minimal L∞ adversarial distortions (robustness_radius, HiGHS)", "",
              f"`{' '.join(sys.argv)}` — {args.points} points per network, at most {args.acas_time_limit:g} s "
@@ -145,16 +185,21 @@ def write_md(path: Path, results: list[dict], args: argparse.Namespace) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=20)
-    ap.add_argument("--acas-time-limit", type=float, default=6.0)
+    ap.add_argument("--acas-time-limit", type=float, default=15.0)
     ap.add_argument("--digits-time-limit", type=float, default=15.0)
     ap.add_argument("--acas", default="1_1,2_1,3_3")
     ap.add_argument("--acas-milp-points", type=int, default=5, help="points of the first ACAS net also run "
                     "with method='milp'")
+    ap.add_argument("--mnist-fc", type=int, default=0, help="also this many points of a 784-256-256-10 net")
+    ap.add_argument("--mnist-fc-time-limit", type=float, default=60.0)
+    ap.add_argument("--mnist-fc-epochs", type=int, default=20)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     t0 = time.perf_counter()
     results = acas([s for s in args.acas.split(",") if s], args.points, args.acas_time_limit, args.acas_milp_points)
     results.append(digits(args.points, args.digits_time_limit))
+    if args.mnist_fc:
+        results.append(mnist_fc(args.mnist_fc, args.mnist_fc_time_limit, args.mnist_fc_epochs))
     total = time.perf_counter() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"command": " ".join(sys.argv), "points": args.points, "acas_time_limit_s": args.acas_time_limit,

@@ -381,6 +381,34 @@ def _piece_distance(P: Polyhedron, x: NDArray[np.float64], norm: str) -> NDArray
     return None if res.x is None else res.x[:n]
 
 
+def _piece_lower(piece: Any, x: NDArray[np.float64], norm: str) -> float:
+    """A lower bound on the distance from ``x`` to a piece: to the box around its kept vertices
+    (0 when the engine kept none)."""
+    V = piece.kept_vertices
+    if V is None or not len(V):
+        return 0.0
+    return _distance(np.maximum(0.0, np.maximum(V.min(axis=0) - x, x - V.max(axis=0))), norm)
+
+
+def _measure_pieces(search: _Search, pieces: list[Any]) -> tuple[int, bool]:
+    """Best first: the pieces in the order of :func:`_piece_lower`, an LP / QP each until the
+    bound reaches the best distance; ``(pieces measured, stopped by the deadline)``."""
+    x, norm = search.x, search.norm
+    lower = np.array([_piece_lower(p, x, norm) for p in pieces])
+    done = 0
+    for i in np.argsort(lower, kind="stable"):
+        if lower[i] >= search.best_value:
+            break
+        if search.deadline is not None and time.perf_counter() >= search.deadline:
+            return done, True
+        point = _piece_distance(pieces[i].polyhedron, x, norm)
+        done += 1
+        if point is not None and _distance(point - x, norm) < search.best_value:
+            search.best, search.best_value = point, _distance(point - x, norm)
+            search.best_piece = pieces[i]
+    return done, False
+
+
 def _by_pieces(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[_Part],
                domains: Sequence[_Domain], search: _Search, t0: float, first: float | None = None) -> NearestResult:
     """The pieces of the preimage in growing boxes ``‖x' − x‖∞ <= R`` (the engine,
@@ -400,14 +428,10 @@ def _by_pieces(net: Network, question: tuple[Any, int | None, Any], parts: Seque
         complete = True
         for sub in _clip_domain(domain, x, r):
             res = preimage(net, target, layer=layer, domain=sub, time_limit=search.remaining(), near=x)
-            complete = complete and res.complete
             nodes += res.stats.nodes
-            for piece in res.set:
-                pieces += 1
-                point = _piece_distance(piece.polyhedron, x, norm)
-                if point is not None and _distance(point - x, norm) < search.best_value:
-                    search.best, search.best_value = point, _distance(point - x, norm)
-                    search.best_piece = piece
+            measured, stopped = _measure_pieces(search, list(res.set))
+            pieces += measured
+            complete = complete and res.complete and not stopped
         if not complete:
             break
         if r >= reach or search.best_value <= r:  # the box holds the domain, or the nearest point
