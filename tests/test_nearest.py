@@ -362,6 +362,21 @@ def test_time_limit_gives_an_honest_gap():
         assert abs(dist(res.point - x0, "linf") - res.distance) <= TOL
 
 
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_time_limit_pieces_gives_an_honest_gap(norm):
+    layers = random_layers(5, (3, 12, 12, 4))
+    x0 = np.array([0.1, 0.2, -0.3])
+    label = int(np.argmax(forward(layers, x0)))
+    box = preimage.Box(-np.ones(3), np.ones(3))
+    res = preimage.robustness_radius(build(layers), x0, label=label, norm=norm, method="pieces", domain=box,
+                                     time_limit=0.0)
+    assert not res.complete and res.status == "time_limit"
+    assert res.lower_bound <= res.distance
+    full = preimage.robustness_radius(build(layers), x0, label=label, norm="linf", method="milp", domain=box)
+    assert full.complete and np.isfinite(full.distance)
+    assert res.lower_bound <= full.distance + TOL  # the bound is proven: never above the true radius
+
+
 @pytest.mark.parametrize("method", ["milp", "pieces"])
 def test_polyhedral_domain_and_empty_preimage(method):
     layers = random_layers(1, (2, 4, 1))

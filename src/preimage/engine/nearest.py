@@ -461,7 +461,6 @@ def _solve(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[
         if method == "pieces" or (method == "auto" and small):
             return _by_pieces(net, question, parts, domains, search, t0)
         return _linear(search, parts, domains, t0)
-    first = None
     if method == "milp" or (method == "auto" and not small):  # the L1 optimum bounds the L2 distance
         l1 = _linear(_Search(net, search.x, "l1", search.deadline), parts, domains, t0)
         search.milps, search.nodes = int(l1.stats["milps"]), int(l1.stats["nodes"])
@@ -469,8 +468,12 @@ def _solve(net: Network, question: tuple[Any, int | None, Any], parts: Sequence[
             return NearestResult(None, np.inf, l1.lower_bound / np.sqrt(search.x.shape[0]), l1.complete, "l2",
                                  l1.status, l1.stats)
         search.best, search.best_value = l1.point, float(np.linalg.norm(l1.point - search.x))
-        first = search.best_value
-    return _by_pieces(net, question, parts, domains, search, t0, first)
+        res = _by_pieces(net, question, parts, domains, search, t0, search.best_value)
+        weak = min(l1.lower_bound / np.sqrt(search.x.shape[0]), res.distance)  # ‖v‖₂ >= ‖v‖₁ / √n
+        if res.complete or weak <= res.lower_bound:
+            return res
+        return NearestResult(res.point, res.distance, weak, False, "l2", res.status, res.stats)
+    return _by_pieces(net, question, parts, domains, search, t0)
 
 
 # -- public functions -----------------------------------------------------------------------------------
@@ -615,7 +618,7 @@ def _with_adversarial(net: Network, label: int, res: NearestResult, search: _Sea
     m = net.output_dim
     if adv is None and search.best_piece is not None and search.best_piece.affine_map is not None:
         adv = _margin_in_piece(net, label, search.best_piece, x, res.norm, margin)
-    if adv is None:
+    if adv is None and (search.deadline is None or time.perf_counter() < search.deadline):
         systems = [_class_system(m, label, j, margin) for j in range(m) if j != label]
         again = _Search(net, x, res.norm, search.deadline)
         found = _solve(net, ([Polyhedron(A, b) for A, b, _, _ in systems], None, domain),
