@@ -6,8 +6,10 @@ child per run, so the figure is that process's own maximum). Also sampled from o
 (``VmHWM`` in ``/proc/PID/status``, every 20 ms): the peak it had reached when the final
 join of its result file began, to tell the search's peak from the join's. Cases: the
 1,087-region box of ACAS Xu 2_3 / prop_4 (the baseline) and the 341,669-region box of
-3_3 / prop_2. Also recorded: the result file's size, and the peak RSS of a fresh process
-that reads every region back from it (``load_geometry(path, lazy=True)``, memory-mapped).
+3_3 / prop_2. Also recorded: the result file's size, the peak RSS and time of a fresh process
+that reads every region back from it (``load_geometry(path, lazy=True)``, memory-mapped, each
+piece rebuilt from its pattern and cut codes), and the peak RSS of the same run without
+``out=`` (every piece kept in memory, as its pattern and cut codes).
 
     python benchmarks/bench_memory.py [--repeat 3]
 
@@ -97,22 +99,32 @@ def main() -> None:
                 report = json.loads(stdout)
                 assert report["complete"] and report["pieces"] == expected, report
                 with np.load(result) as z:
-                    assert z["A_offsets"].shape[0] - 1 == expected
+                    assert z["pattern_lengths"].shape[0] == expected
             # every region retrievable afterwards: a fresh process reads them all from the file, lazily
             reader = ("import sys, preimage; S = preimage.load_geometry(sys.argv[1], lazy=True); "
                       "n = sum(1 for p in S if p.pattern is not None and p.polyhedron.A.shape[1] == S.ambient_dim); "
                       "print(n)")
+            t_read = time.perf_counter()
             read_mb, read_out, _ = peak_rss_mb([sys.executable, "-c", reader, str(result)])
+            t_read = time.perf_counter() - t_read
             assert int(read_out.strip()) == expected
+            # the same run without out=: every piece kept in memory (compactly: pattern and cut codes)
+            keeper = ("import sys, preimage; from preimage.specs import load_vnnlib; "
+                      "net = preimage.load(sys.argv[1]); dom = load_vnnlib(sys.argv[2]).cases[0].domain; "
+                      "r = preimage.linear_regions(net, dom); print(len(r.set))")
+            mem_mb, mem_out, _ = peak_rss_mb([sys.executable, "-c", keeper, argv[4], argv[6]])
+            assert int(mem_out.strip()) == expected
             rows.append({"case": f"ACAS Xu {nid}, box of {prop}", "regions": expected, "peak_rss_mb": peaks,
                          "median_peak_rss_mb": statistics.median(peaks), "peak_rss_when_join_began_mb": before_join,
-                         "result_file_mb": result.stat().st_size / 2**20, "read_all_pieces_peak_rss_mb": read_mb})
+                         "result_file_mb": result.stat().st_size / 2**20, "read_all_pieces_peak_rss_mb": read_mb,
+                         "read_all_pieces_seconds": t_read, "in_memory_run_peak_rss_mb": mem_mb})
             seen = [b for b in before_join if b is not None]
             print(f"{rows[-1]['case']}: {expected} regions, peak RSS {statistics.median(peaks):.0f} MB "
                   f"(runs {', '.join(f'{p:.0f}' for p in peaks)}; "
                   f"{statistics.median(seen) if seen else float('nan'):.0f} MB when the join began), "
                   f"result file {rows[-1]['result_file_mb']:.0f} MB; "
-                  f"reading every piece back: peak RSS {read_mb:.0f} MB",
+                  f"reading every piece back (rebuilt): peak RSS {read_mb:.0f} MB, {t_read:.1f} s; "
+                  f"the run without out= (pieces kept in memory): peak RSS {mem_mb:.0f} MB",
                   flush=True)
     summary = {"command": " ".join(["python", *sys.argv]), "rows": rows,
                "growth_mb": rows[1]["median_peak_rss_mb"] - rows[0]["median_peak_rss_mb"],

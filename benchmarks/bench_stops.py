@@ -41,7 +41,7 @@ def pieces_in(path: Path) -> int | None:
     if not path.exists():
         return None
     with np.load(path, allow_pickle=False) as z:
-        return int(z["A_offsets"].shape[0] - 1)
+        return int(z["pattern_lengths"].shape[0])
 
 
 def default_signals() -> None:

@@ -58,6 +58,9 @@ _LAZY = {
     "linear_regions": "preimage.engine.api",
     "verify": "preimage.engine.api",
     "resume": "preimage.engine.api",
+    "nearest": "preimage.engine.nearest",
+    "robustness_radius": "preimage.engine.nearest",
+    "NearestResult": "preimage.engine.nearest",
     "PreimageResult": "preimage.engine.result",
     "Verdict": "preimage.engine.result",
     "Activity": "preimage.engine.targets",
@@ -99,6 +102,9 @@ __all__ = [
     "linear_regions",
     "verify",
     "resume",
+    "nearest",
+    "robustness_radius",
+    "NearestResult",
     "PreimageResult",
     "Verdict",
     "Activity",
@@ -115,6 +121,7 @@ __getattr__, __dir__ = lazy_attributes("preimage", globals(), _LAZY)
 if TYPE_CHECKING:  # pragma: no cover
     from .engine.api import linear_regions, preimage, resume, verify
     from .engine.domain import Slice
+    from .engine.nearest import NearestResult, nearest, robustness_radius
     from .engine.result import PreimageResult, Verdict
     from .engine.result_file import load_geometry
     from .engine.targets import Activity, AffineSubspace

@@ -31,6 +31,11 @@ __all__ = [
     "FACET_MATCH",
     "BACKWARD_WITNESS",
     "BACKWARD_FLAT",
+    "MILP_GAP_ABSOLUTE",
+    "MILP_GAP_RELATIVE",
+    "MILP_FEASIBILITY",
+    "DISTANCE_MATCH",
+    "ADVERSARIAL_MARGIN",
     "resolve",
 ]
 
@@ -119,6 +124,23 @@ BACKWARD_FLAT: float = 1e-9
 #: Two cone angles (radians, :attr:`preimage.conv.CirculantLayer.angle`) closer than this are
 #: equal: a cone is "wider than its predecessor" (paper 000, §5, Fig. 2) only by more.
 ANGLE: float = 1e-12
+
+#: HiGHS's MIP gap tolerances: an "optimal" MILP answer is proven to within
+#: ``MILP_GAP_ABSOLUTE + MILP_GAP_RELATIVE * |optimum|`` (exact distances,
+#: :mod:`preimage.engine.nearest`).
+MILP_GAP_ABSOLUTE: float = 1e-9
+#: Relative part of the MIP gap (see ``MILP_GAP_ABSOLUTE``).
+MILP_GAP_RELATIVE: float = 1e-9
+#: HiGHS's MIP feasibility (and integrality) tolerance.
+MILP_FEASIBILITY: float = 1e-9
+
+#: A distance found and a proven lower bound closer than
+#: ``DISTANCE_MATCH * (1 + distance)`` certify the optimum (the nearest point's search).
+DISTANCE_MATCH: float = 1e-6
+
+#: An adversarial input returned by ``robustness_radius`` beats the label's logit by at
+#: least ``ADVERSARIAL_MARGIN * (1 + max |logit|)`` (strictly past the decision boundary).
+ADVERSARIAL_MARGIN: float = 1e-6
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)
