@@ -331,13 +331,10 @@ def preimage(
     near : an input whose side of every split is explored first (e.g. the example whose
         activity is the target: its piece is then found first under a budget). The result
         does not depend on it.
-    method : ``"forward"`` (default: the engine's forward enumeration of activation regions)
-        or ``"dual-basis"``: the papers' backward procedure — the one-layer preimage in
-        generator form, pulled back layer by layer to the input
-        (:mod:`preimage.layer.backward`). Same set; ReLU and affine layers only; its
-        budgets stop with ``complete=False`` but leave no checkpoint, so ``out``,
-        ``checkpoint``, ``workers`` > 1, ``scheduler`` and ``backend`` other than ``"auto"``
-        are refused with it.
+    method : ``"forward"`` (default: forward enumeration of activation regions) or
+        ``"dual-basis"``: the papers' backward procedure (:mod:`preimage.layer.backward`;
+        same set; ReLU and affine layers; no checkpoint, so it refuses ``out``,
+        ``checkpoint``, ``workers`` > 1, ``scheduler`` and a ``backend``).
 
     Returns
     -------
@@ -359,14 +356,22 @@ def preimage(
     """
     net = _check_network(net)
     time_limit, max_pieces, workers = _budgets(time_limit, max_pieces, workers, scheduler)
-    if method == "dual-basis":
-        return _dual_basis(net, target, layer=layer, domain=domain, time_limit=time_limit, max_pieces=max_pieces,
-                           prune=prune, workers=workers, scheduler=scheduler, progress=progress, backend=backend,
-                           out=out, checkpoint=checkpoint, near=near)
     if method != "forward":
-        raise InvalidInputError(f"method must be 'forward' or 'dual-basis', got {method!r}")
+        return _dual_basis(net, target, method, layer=layer, domain=domain, time_limit=time_limit,
+                           max_pieces=max_pieces, prune=prune, workers=workers, scheduler=scheduler,
+                           progress=progress, backend=backend, out=out, checkpoint=checkpoint, near=near)
     _writable(out, "out")
     _writable(checkpoint, "checkpoint")
+    state = _forward_state(net, target, layer, domain, prune=prune, backend=backend, near=near)
+    result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
+                      progress=progress, out=out, checkpoint=checkpoint)
+    assert isinstance(result, PreimageResult)  # (not a decision)
+    return result
+
+
+def _forward_state(net: Network, target: Any, layer: int | None, domain: Any, *, prune: bool, backend: str,
+                   near: ArrayLike | None) -> RunState:
+    """The run state of ``preimage(..., method="forward")``: its problems and root nodes."""
     tgt = normalize_target(target, net, layer)
     origin = None
     if tgt.activity is None and len(tgt.polyhedra) > 1:
@@ -377,19 +382,18 @@ def preimage(
     state = RunState("preimage", tgt.layer, problems, frontier=[(i, root_nodes(pb)) for i, pb in enumerate(problems)])
     if origin is not None:
         state.info["disjunct_origin"] = origin
-    result = _execute(state, time_limit=time_limit, max_pieces=max_pieces, workers=workers, scheduler=scheduler,
-                      progress=progress, out=out, checkpoint=checkpoint)
-    assert isinstance(result, PreimageResult)  # (not a decision)
-    return result
+    return state
 
 
-def _dual_basis(net: Network, target: Any, *, layer: int | None, domain: Any, time_limit: float | None,
+def _dual_basis(net: Network, target: Any, method: str, *, layer: int | None, domain: Any, time_limit: float | None,
                 max_pieces: int | None, prune: bool, workers: int, scheduler: Any,
                 progress: Callable[[RunStats], None] | None, backend: str, out: Any, checkpoint: Any,
                 near: ArrayLike | None) -> PreimageResult:
     """``preimage(..., method="dual-basis")``: refuse the options it has no use for, then run it."""
     from ..layer.backward import backward_preimage
 
+    if method != "dual-basis":
+        raise InvalidInputError(f"method must be 'forward' or 'dual-basis', got {method!r}")
     refused = {"out": out is not None, "checkpoint": checkpoint is not None, "workers": workers != 1,
                "scheduler": scheduler is not None, "backend": backend != "auto"}
     for name, given in refused.items():
