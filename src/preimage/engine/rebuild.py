@@ -68,18 +68,27 @@ _MASK = (1 << 24) - 1
 
 @njit(cache=True, nogil=True)
 def _maps(lays: TypedList[Layer], target: Target, Z1: NDArray[np.float64], z1: NDArray[np.float64],
-          pat: NDArray[np.int8], Zs: TypedList[NDArray[np.float64]],
-          z0s: TypedList[NDArray[np.float64]]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+          pat: NDArray[np.int8], Zs: TypedList[NDArray[np.float64]], z0s: TypedList[NDArray[np.float64]],
+          prev_Zs: TypedList[NDArray[np.float64]], prev_z0s: TypedList[NDArray[np.float64]],
+          same: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The pre-activation maps of the layers the pattern reaches (into ``Zs``, ``z0s``) and
-    the target layer's value map (no rows when the pattern stops before it: a frontier node)."""
+    the target layer's value map (no rows when the pattern stops before it: a frontier node).
+
+    A layer's map depends only on the branches of the layers before it: where those are the
+    previous piece's (its first ``same`` pattern entries are this one's), its map
+    (``prev_Zs``) is reused — pieces in canonical order share long prefixes."""
     L = len(lays)
     d = Z1.shape[1]
     Z, z0 = Z1, z1
-    H = np.zeros((0, d))
-    h = np.zeros(0)
+    Hl, hl = Z1, z1
     pos = 0
     for l in range(L):
         lay = lays[l]
+        if l > 0:
+            if l < len(prev_Zs) and pos <= same:
+                Z, z0 = prev_Zs[l], prev_z0s[l]
+            else:
+                Z, z0 = _forward(lay, Hl, hl)
         Zs.append(Z)
         z0s.append(z0)
         if l == L - 1 and target[0] == T_FORCE:
@@ -89,54 +98,62 @@ def _maps(lays: TypedList[Layer], target: Target, Z1: NDArray[np.float64], z1: N
         else:
             n_units = lay[6].shape[0] - 1
             if pos + n_units > pat.shape[0]:  # the pattern ends here
-                return H, h
+                return np.zeros((0, d)), np.zeros(0)
             Hl, hl = _branch_map(lay, pat[pos:pos + n_units], Z, z0)
             pos += n_units
-        if l == L - 1:
-            return Hl, hl
-        Z, z0 = _forward(lays[l + 1], Hl, hl)
-    return H, h
+    return Hl, hl
 
 
 @njit(cache=True, nogil=True)
-def _row(lays: TypedList[Layer], target: Target, Zs: TypedList[NDArray[np.float64]],
-         z0s: TypedList[NDArray[np.float64]], H: NDArray[np.float64], h: NDArray[np.float64],
-         code: int) -> tuple[NDArray[np.float64], float, bool]:
-    """The row of one cut code, as the walk made it: ``(a, c, is_equality)``."""
+def _is_equality(code: int) -> bool:
+    kind = (code >> 48) & 7
+    return kind == ROW_EQ or kind == ROW_TARGET_EQ
+
+
+@njit(cache=True, nogil=True)
+def _fill(lays: TypedList[Layer], plain: NDArray[np.int64], target: Target, Zs: TypedList[NDArray[np.float64]],
+          z0s: TypedList[NDArray[np.float64]], H: NDArray[np.float64], h: NDArray[np.float64], code: int,
+          row: NDArray[np.float64]) -> float:
+    """Write the row of one cut code into ``row``, as the walk made it; return its constant
+    (``plain[l]``: layer ``l``'s decisions are its pre-activations)."""
     l = code >> 51
     kind = (code >> 48) & 7
     a = (code >> 24) & _MASK
     b = code & _MASK
     Z, z0 = Zs[l], z0s[l]
+    d = row.shape[0]
     if kind == ROW_DEC_NEG or kind == ROW_DEC_POS:
-        lay = lays[l]
-        if lay[14]:
-            F = Z[a].copy()
-            f0 = z0[a]
+        if plain[l]:
+            p, q, f0 = a, -1, z0[a]
         else:
+            lay = lays[l]
             p, q = lay[2][a], lay[3][a]
-            F = Z[p].copy()
             f0 = z0[p] + lay[4][a]
             if q >= 0:
                 f0 -= z0[q]
-                for r in range(F.shape[0]):
-                    F[r] -= Z[q, r]
+        for r in range(d):
+            row[r] = Z[p, r]
+            if q >= 0:
+                row[r] -= Z[q, r]
         if kind == ROW_DEC_NEG:
-            return F, f0, False
-        return -F, -f0, False
+            return float(f0)
+        for r in range(d):
+            row[r] = -row[r]
+        return float(-f0)
     if kind == ROW_PAIR:
-        return Z[a] - Z[b], z0[a] - z0[b], False
-    f_lo, f_hi = target[1], target[2]
-    if kind == ROW_HI:
-        return Z[a].copy(), z0[a] - f_hi[a], False
+        for r in range(d):
+            row[r] = Z[a, r] - Z[b, r]
+        return float(z0[a] - z0[b])
+    if kind == ROW_HI or kind == ROW_EQ:
+        row[:] = Z[a]
+        return float(z0[a] - (target[2][a] if kind == ROW_HI else target[1][a]))
     if kind == ROW_LO:
-        return -Z[a], f_lo[a] - z0[a], False
-    if kind == ROW_EQ:
-        return Z[a].copy(), z0[a] - f_lo[a], True
-    if kind == ROW_TARGET_INEQ:
-        return _row_map(target[4][a], H), _dot(target[4][a], h) - target[5][a], False
-    assert kind == ROW_TARGET_EQ
-    return _row_map(target[7][a], H), _dot(target[7][a], h) - target[8][a], True
+        for r in range(d):
+            row[r] = -Z[a, r]
+        return float(target[1][a] - z0[a])
+    P, rhs = (target[4], target[5]) if kind == ROW_TARGET_INEQ else (target[7], target[8])
+    row[:] = _row_map(P[a], H)
+    return float(_dot(P[a], h) - rhs[a])
 
 
 @njit(cache=True, nogil=True)
@@ -154,22 +171,30 @@ def rebuild(layers: Layers, target: Target, Z1: NDArray[np.float64], z1: NDArray
     lays = List()
     for i in range(n_layers(layers)):
         lays.append(layer(layers, i))
+    plain = layers[2][:, 0].copy()
     As = List.empty_list(_F2)
     cs = List.empty_list(_F1)
     Es = List.empty_list(_F2)
     es = List.empty_list(_F1)
     Hs = List.empty_list(_F2)
     hs = List.empty_list(_F1)
+    Zs = List.empty_list(_F2)
+    z0s = List.empty_list(_F1)
+    prev = pat_flat[:0]
     for i in range(pat_off.shape[0] - 1):
+        pat = pat_flat[pat_off[i]:pat_off[i + 1]]
+        same = 0
+        while same < pat.shape[0] and same < prev.shape[0] and pat[same] == prev[same]:
+            same += 1
+        prev_Zs, prev_z0s = Zs, z0s
         Zs = List.empty_list(_F2)
         z0s = List.empty_list(_F1)
-        H, h = _maps(lays, target, Z1, z1, pat_flat[pat_off[i]:pat_off[i + 1]], Zs, z0s)
+        H, h = _maps(lays, target, Z1, z1, pat, Zs, z0s, prev_Zs, prev_z0s, same)
+        prev = pat
         cuts = cut_flat[cut_off[i]:cut_off[i + 1]]
         n_eq = 0
         for k in range(cuts.shape[0]):
-            kind = (cuts[k] >> 48) & 7
-            if kind == ROW_EQ or kind == ROW_TARGET_EQ:
-                n_eq += 1
+            n_eq += _is_equality(cuts[k])
         A = np.empty((cuts.shape[0] - n_eq, d))
         c = np.empty(cuts.shape[0] - n_eq)
         E = np.empty((n_eq, d))
@@ -177,14 +202,11 @@ def rebuild(layers: Layers, target: Target, Z1: NDArray[np.float64], z1: NDArray
         ia = 0
         ie = 0
         for k in range(cuts.shape[0]):
-            a, cc, eq = _row(lays, target, Zs, z0s, H, h, cuts[k])
-            if eq:
-                E[ie] = a
-                e[ie] = cc
+            if _is_equality(cuts[k]):
+                e[ie] = _fill(lays, plain, target, Zs, z0s, H, h, cuts[k], E[ie])
                 ie += 1
             else:
-                A[ia] = a
-                c[ia] = cc
+                c[ia] = _fill(lays, plain, target, Zs, z0s, H, h, cuts[k], A[ia])
                 ia += 1
         As.append(A)
         cs.append(c)
