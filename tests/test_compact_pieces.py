@@ -89,8 +89,8 @@ def test_a_result_file_keeps_patterns_and_cut_codes_only(tmp_path):
     full_bytes = 0  # what the rows, maps and vertices of the pieces take when built
     for piece in res.set:
         full_bytes += piece.polyhedron.A.nbytes + piece.polyhedron.b.nbytes + piece.affine_map.M.nbytes
-    assert piece_bytes < full_bytes / 3  # (a pattern takes a byte a unit: 70 of ~125 bytes here)
-    assert piece_bytes / n <= 70 + 8 * cuts_per_piece + 8 * 6  # pattern bytes, codes, five integers
+    assert piece_bytes < full_bytes / 3
+    assert piece_bytes / n <= -(-70 // 8) + 8 * cuts_per_piece + 8 * 6  # pattern bits, codes, five integers
 
 
 def test_a_stopped_streamed_run_resumes_from_its_compact_file(tmp_path):

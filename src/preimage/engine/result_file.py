@@ -7,8 +7,8 @@ A search streams its pieces to ``out=`` (:mod:`~preimage.engine.stream`) in this
   (:func:`~preimage.engine.bounds.pack_layers`: ``problem.layers.*``), the target
   (``problem.target.*``), and per domain its chart (``x = x0 + B u`` and the domain's
   constraints) and first-layer map (``problem.domain{k}.*``);
-* per piece its activation pattern (``patterns``, ``pattern_lengths``: as in a
-  ``preimage.PolyhedralSet`` file), its cut codes (``cuts`` with ``cut_offsets``: which rows
+* per piece its activation pattern (``patterns``, ``pattern_lengths``: boolean patterns 8
+  units to a byte, branch indices one byte a unit), its cut codes (``cuts`` with ``cut_offsets``: which rows
   cut it, :func:`~preimage.engine.walk.cut_code`), its disjunct and its domain.
 
 A piece's polyhedron and affine map are rebuilt from these when it is used
@@ -33,7 +33,6 @@ import numpy as np
 from .._validation import readonly
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Piece, PolyhedralSet, Polyhedron
-from ..polyhedra.io import pattern_dtype
 from .domain import DomainChart, Slice
 from .result import to_pieces
 from .search import RawPiece, rebuilt
@@ -111,6 +110,7 @@ def problem_arrays(problems: Sequence[Problem]) -> dict[str, np.ndarray]:
         out[f"{PROBLEM}target.{i:02d}"] = np.asarray(item)
     out[PROBLEM + "domains"] = np.array([pb.domain_index for pb in problems], dtype=np.int64)
     out[PROBLEM + "binary"] = np.array(pb0.binary)
+    out[PROBLEM + "pattern_bits"] = np.array(pb0.binary)  # boolean patterns are stored 8 units to a byte
     ch = pb0.chart
     out[PROBLEM + "ambient_dim"] = np.array(ch.dim if ch.slice is not None else ch.input_dim)
     for pb in problems:
@@ -137,14 +137,22 @@ def problems_from_arrays(a: dict[str, np.ndarray]) -> dict[int, StoredProblem]:
     return out
 
 
-def piece_arrays(raws: Sequence[RawPiece]) -> dict[str, np.ndarray]:
-    """The per-piece arrays of a result file for ``raws`` (see the module docstring)."""
+def piece_arrays(raws: Sequence[RawPiece], bits: bool) -> dict[str, np.ndarray]:
+    """The per-piece arrays of a result file for ``raws`` (see the module docstring): boolean
+    patterns packed 8 units to a byte (``bits``: the problem's patterns are boolean), branch
+    indices one ``int8`` a unit (padded with −1)."""
     lengths = np.array([r.pattern.shape[0] for r in raws], dtype=np.int64)
-    branches = any(r.pattern.dtype != np.bool_ for r in raws)  # as in a PolyhedralSet file
-    pats = np.full((len(raws), int(lengths.max(initial=0))), -1 if branches else 255,
-                   dtype=np.int8 if branches else np.uint8)
-    for i, r in enumerate(raws):
-        pats[i, : lengths[i]] = r.pattern
+    width = int(lengths.max(initial=0))
+    pats: np.ndarray
+    if bits:
+        rows = np.zeros((len(raws), width), dtype=bool)
+        for i, r in enumerate(raws):
+            rows[i, : lengths[i]] = r.pattern
+        pats = np.packbits(rows, axis=1)
+    else:
+        pats = np.full((len(raws), width), -1, dtype=np.int8)
+        for i, r in enumerate(raws):
+            pats[i, : lengths[i]] = r.pattern
     cut_off = np.concatenate([[0], np.cumsum([r.cuts.shape[0] for r in raws])]).astype(np.int64)
     cuts = np.concatenate([r.cuts for r in raws]).astype(np.int64) if raws else np.zeros(0, np.int64)
     return {"patterns": pats, "pattern_lengths": lengths, "cuts": cuts, "cut_offsets": cut_off,
@@ -195,10 +203,15 @@ class EngineResultView(PolyhedralSet):
 
     def _raw(self, j: int) -> RawPiece:
         a = self._arrays
-        row = np.asarray(a["patterns"][j, : a["pattern_lengths"][j]])
+        n = int(a["pattern_lengths"][j])
+        pattern: np.ndarray
+        if bool(a[PROBLEM + "pattern_bits"]):
+            pattern = np.unpackbits(np.asarray(a["patterns"][j, : -(-n // 8)]), count=n).astype(bool)
+        else:
+            pattern = np.asarray(a["patterns"][j, :n]).astype(np.int8)
         co = a["cut_offsets"]
-        return RawPiece(row.astype(pattern_dtype(a["patterns"])), np.array(a["cuts"][co[j]:co[j + 1]]),
-                        int(a["dims"][j]), int(a["disjuncts"][j]), int(a["domains"][j]))
+        return RawPiece(pattern, np.array(a["cuts"][co[j]:co[j + 1]]), int(a["dims"][j]), int(a["disjuncts"][j]),
+                        int(a["domains"][j]))
 
     def _pieces(self, js: Sequence[int]) -> list[Piece]:
         """The pieces of file rows ``js`` (rebuilt per domain in one compiled call each)."""

@@ -63,12 +63,13 @@ class PieceStream:
         shutil.rmtree(self.parts, ignore_errors=True)  # left by a crash: the checkpoint's pieces replace it
         self.parts.mkdir(parents=True, exist_ok=True)
         self.problems = {pb.domain_index: pb for pb in problems}
+        self.bits = problems[0].binary  # boolean patterns: stored as bits
         self.count = 0
         self.write_seconds = 0.0  # time spent writing chunks (the final join takes about half)
         if stored is not None:  # the pieces of the earlier runs: their file is the first chunk
             self._adopt(Path(stored["path"]), int(stored["count"]))
         else:  # the problem, once (and no piece): the first chunk
-            self._write({**problem_arrays(problems), **piece_arrays([])})
+            self._write({**problem_arrays(problems), **piece_arrays([], self.bits)})
         self.limit = FIRST_CHUNK_PIECES  # pieces in the next chunk (see CHUNK_BYTES)
         self.buffer: list[RawPiece] = list(existing)
         self.last = time.monotonic()
@@ -118,7 +119,7 @@ class PieceStream:
         start = 0
         while start < len(self.buffer):
             part = self.buffer[start:start + self.limit]
-            arrays = piece_arrays(part)
+            arrays = piece_arrays(part, self.bits)
             self._write(arrays)
             size = sum(a.nbytes for a in arrays.values())
             self.limit = max(MIN_CHUNK_PIECES, min(CHUNK_PIECES, len(part) * CHUNK_BYTES // max(size, 1)))
@@ -232,13 +233,17 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
     keys = list(dict.fromkeys(k for h in heads for k in h))
     width = max(h["patterns"].shape[1] if len(h["patterns"].shape) == 2 else 0 for h in heads) \
         if "patterns" in keys else 0
-    # integer branch patterns (activations with more than two branches) are int8, padded with -1
+    # integer branch patterns (activations with more than two branches) are int8, padded with -1;
+    # an engine result's boolean patterns are packed bits (padded with 0): both compare bytewise
     branches = "patterns" in keys and any(np.dtype(h["patterns"].dtype) == np.int8 for h in heads)
+    bits_key = PROBLEM + "pattern_bits"
+    bits = bits_key in heads[0] and bool(_read(chunks[0], bits_key, heads[0][bits_key]))
+    bytewise = branches or bits
     count = sum(_count(h) for h in heads)
     lens = _column(chunks, heads, "pattern_lengths", count, -1)
     dis = _column(chunks, heads, "disjuncts", count, 0)
     dom = _column(chunks, heads, "domains", count, 0)
-    monotone = _Monotone(lens, dis, dom, width, branches)
+    monotone = _Monotone(lens, dis, dom, width, bytewise)
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED, allowZip64=True) as zout:
         for key in keys:
             if _is_header(key):
@@ -269,7 +274,7 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
                     elif key == "patterns":
                         if arr.shape[1] < width:
                             arr = np.pad(arr, ((0, 0), (0, width - arr.shape[1])),
-                                         constant_values=-1 if branches else 255)
+                                         constant_values=-1 if branches else (0 if bits else 255))
                         monotone.feed(arr)
                     arr = np.ascontiguousarray(arr, dtype=dtype)
                     if arr.size:  # the chunk's bytes as they are in memory (no copy)
@@ -280,7 +285,7 @@ def join_chunks(chunks: list[Path], out: Path) -> Joined:
     n = int(_read(chunks[0], dim_key, heads[0][dim_key]))
     order = monotone.order()
     if order is None:  # found out of order: sort
-        order = _canonical(_packed_keys(chunks, heads, count, width, branches), lens, dis, dom)
+        order = _canonical(_packed_keys(chunks, heads, count, width, bytewise), lens, dis, dom)
     return Joined(order, dis, dom, n)
 
 
@@ -309,7 +314,8 @@ def _words(patterns: np.ndarray, n_words: int, branches: bool = False) -> np.nda
     """Rows of 0/1 (other values: past the pattern's end) packed 64 neurons to a ``uint64``,
     first neuron in the highest bit: comparing rows of words compares the packed patterns
     byte by byte (zero-padded), as :func:`preimage.engine.runner.canonical_order` does.
-    Branch patterns (``branches``) are their bytes, 8 units to a word (padding as 0)."""
+    Branch patterns (``branches``) are their bytes, 8 units to a word (padding as 0); so are
+    patterns already packed to bits (8 bytes to a word)."""
     if branches:
         packed = np.where(patterns >= 0, patterns, 0).astype(np.uint8)
     else:
