@@ -23,16 +23,16 @@ iteration, ``contains``, ``sample`` never hold more than a batch of pieces), and
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from .._validation import readonly
 from ..errors import InvalidInputError
 from ..polyhedra import Box, Piece, PolyhedralSet, Polyhedron
+from ..polyhedra.set_file import LazySetView, map_arrays
 from .domain import DomainChart, Slice
 from .result import to_pieces
 from .search import RawPiece, rebuilt
@@ -51,8 +51,6 @@ FORMAT = "preimage.EngineResult"
 VERSION = 1
 #: prefix of the problem's arrays (written once, in the first chunk of a stream)
 PROBLEM = "problem."
-#: pieces rebuilt per compiled call when a view is iterated
-BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -165,41 +163,23 @@ def is_engine_result(arrays: dict[str, np.ndarray]) -> bool:
     return str(arrays.get("format", "")) == FORMAT
 
 
-class EngineResultView(PolyhedralSet):
+class EngineResultView(LazySetView):
     """The pieces of an engine result file, rebuilt when used (see the module docstring).
 
     ``order`` (optional) lists the file's pieces in the order the view presents them.
     """
 
-    _path: str
-    _arrays: dict[str, np.ndarray]
-    _order: NDArray[np.int64] | None
-    _n: int
     _problems: dict[int, StoredProblem]
 
     def __init__(self, path: str | os.PathLike[str], order: np.ndarray | None = None) -> None:  # noqa: D107 - see the class
-        from ..polyhedra.set_file import map_arrays
-
         arrays = map_arrays(path)
         if not is_engine_result(arrays):
             raise InvalidInputError(f"{str(path)!r} does not hold a {FORMAT}")
         if int(arrays["version"]) != VERSION:
             raise InvalidInputError(f"{str(path)!r} is a {FORMAT} of version {int(arrays['version'])}, "
                                     f"expected {VERSION} (written by another version of preimage)")
-        n_file = int(arrays["pattern_lengths"].shape[0])
-        order = None if order is None else np.asarray(order, dtype=np.int64)
-        in_range = order is None or not n_file or 0 <= order.min() <= order.max() < n_file
-        if order is not None and (order.shape[0] != n_file or not in_range):
-            raise InvalidInputError(f"order must list the {n_file} pieces of {str(path)!r}")
-        object.__setattr__(self, "ambient_dim", int(arrays[PROBLEM + "ambient_dim"]))
-        object.__setattr__(self, "_path", str(Path(path)))
-        object.__setattr__(self, "_arrays", arrays)
-        object.__setattr__(self, "_order", order)
-        object.__setattr__(self, "_n", n_file)
+        self._open(path, arrays, int(arrays["pattern_lengths"].shape[0]), int(arrays[PROBLEM + "ambient_dim"]), order)
         object.__setattr__(self, "_problems", problems_from_arrays(arrays))
-
-    def __len__(self) -> int:
-        return self._n
 
     def _raw(self, j: int) -> RawPiece:
         a = self._arrays
@@ -213,7 +193,7 @@ class EngineResultView(PolyhedralSet):
         return RawPiece(pattern, np.array(a["cuts"][co[j]:co[j + 1]]), int(a["dims"][j]), int(a["disjuncts"][j]),
                         int(a["domains"][j]))
 
-    def _pieces(self, js: Sequence[int]) -> list[Piece]:
+    def _pieces(self, js: list[int]) -> list[Piece]:
         """The pieces of file rows ``js`` (rebuilt per domain in one compiled call each)."""
         raws = [self._raw(j) for j in js]
         out: list[Piece | None] = [None] * len(raws)
@@ -224,32 +204,6 @@ class EngineResultView(PolyhedralSet):
                 for k, piece in zip(ks, built):
                     out[k] = piece
         return cast("list[Piece]", out)
-
-    def _file_row(self, i: int) -> int:
-        return int(self._order[i]) if self._order is not None else i % self._n
-
-    def __getitem__(self, i: int) -> Piece:
-        i = int(i)
-        if not -self._n <= i < self._n:
-            raise IndexError(f"piece index {i} out of range for {self._n} pieces")
-        return self._pieces([self._file_row(i)])[0]
-
-    def __iter__(self) -> Iterator[Piece]:
-        for start in range(0, self._n, BATCH):
-            yield from self._pieces([self._file_row(i) for i in range(start, min(self._n, start + BATCH))])
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "pieces":  # the whole tuple, built once on demand (e.g. for code that needs it)
-            pieces = tuple(self)
-            object.__setattr__(self, "pieces", pieces)
-            return pieces
-        raise AttributeError(name)
-
-    def __repr__(self) -> str:
-        return f"EngineResultView({self._n} pieces in R^{self.ambient_dim}, file {self._path!r})"
-
-    def __reduce__(self) -> tuple[type[EngineResultView], tuple[str, NDArray[np.int64] | None]]:
-        return EngineResultView, (self._path, self._order)
 
 
 def load_geometry(path: str | os.PathLike[str], *, lazy: bool = False) -> Polyhedron | Box | PolyhedralSet:
