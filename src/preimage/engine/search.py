@@ -145,7 +145,7 @@ class Problem:
         return h
 
 
-@dataclass
+@dataclass(slots=True)
 class RawPiece:
     """A piece as the engine keeps it: what cannot be recomputed.
 
