@@ -264,8 +264,7 @@ def _result(state: RunState, reason: str | None, ckpt: str | None) -> PreimageRe
 def _result_from_file(state: RunState, path: Path, joined: Joined, reason: str | None,
                       ckpt: str | None) -> PreimageResult:
     """The result of a streamed run: a view of its result file (memory-mapped, a piece is
-    read when used), in canonical order (a piece's ``vertices()`` enumerates its vertices
-    from the file's H-representation)."""
+    read and rebuilt from its pattern and cut codes when used), in canonical order."""
     order = joined.order
     pieces_set: PolyhedralSet
     if Path(path).suffix.lower() == ".json":
