@@ -204,8 +204,10 @@ def mixing_fractions(a_index, lower, upper, same, eps: Sequence[float]) -> list[
 
     Examples ``a`` are those that appear in a cross-class pair (``same == False``).
 
-    >>> mixing_fractions([0, 0, 1, 1], [0.1, 0.5, 0.3, 0.4], [0.1, 0.5, 0.6, 0.4], [False, False, False, True], [0.2, 0.5])
-    [{'eps': 0.2, 'proven': 0.5, 'possible': 0.5, 'examples': 2}, {'eps': 0.5, 'proven': 0.5, 'possible': 1.0, 'examples': 2}]
+    >>> rows = mixing_fractions([0, 0, 1, 1], [0.1, 0.5, 0.3, 0.4], [0.1, 0.5, 0.6, 0.4],
+    ...                         [False, False, False, True], [0.2, 0.5])
+    >>> [(r["eps"], r["proven"], r["possible"], r["examples"]) for r in rows]
+    [(0.2, 0.5, 0.5, 2), (0.5, 0.5, 1.0, 2)]
     """
     ai = np.asarray(a_index, dtype=np.int64)
     lo, up = np.asarray(lower, dtype=np.float64), np.asarray(upper, dtype=np.float64)
