@@ -456,7 +456,7 @@ def plot_exact_mixing(report: ExactMixingReport, out=None, title: str | None = N
         ax.axhline(e, color="gray", ls=":", lw=0.8)
     ax.set_xticks(range(len(cols)), [c[0] for c in cols], fontsize=8)
     ax.set_ylabel(f"distance from b to P_k(h_k(a)) ({report.norm})", fontsize=8)
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left", framealpha=0.9)
     ax.set_title("pair distances (bars: certified intervals)", fontsize=9)
     ax = axes[0, 1]
     rows = report.table()
