@@ -435,7 +435,15 @@ def exact_class_mixing(
 def plot_exact_mixing(report: ExactMixingReport, out=None, title: str | None = None):
     """Per layer: the distances ``d_k(a, b)`` of same-class and other-class pairs (dots: exact;
     bars: certified intervals of budgeted answers), the input distances ``‖a − b‖`` as the
-    leftmost column, and the thresholds ``ε`` as dotted lines. Returns the figure."""
+    leftmost column, and the thresholds ``ε`` as dotted lines. Returns the figure.
+
+    >>> import numpy as np, preimage
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, -1.0]]), np.array([0.0]), True)])
+    >>> rep = exact_class_mixing(net, [[0.2, 0.6], [0.1, 0.9], [0.8, 0.1]], [0, 1, 1], pairs=1)
+    >>> fig = plot_exact_mixing(rep)
+    >>> [ax.get_xticklabels()[1].get_text() for ax in fig.axes[:1]], len(fig.axes)
+    (['layer 1'], 2)
+    """
     L = len(report.layers)
     fig, axes = _figure(1, 2, (3.0 + 1.6 * (L + 1), 3.6))
     ax = axes[0, 0]
@@ -483,7 +491,16 @@ def plot_nearest_members(report: ExactMixingReport, X, rows: Sequence[int], out=
                          title: str | None = None):
     """For each pair ``rows[i]`` (a row of ``report.layers[0].pairs``): ``a``, ``b`` and, per
     layer, the member of ``P_k(h_k(a))`` nearest to ``b`` (same layer-``k`` activity as ``a``).
-    Images when ``image_shape`` (``(h, w)``) is given, else signals. Returns the figure."""
+    Images when ``image_shape`` (``(h, w)``) is given, else signals. Returns the figure.
+
+    >>> import numpy as np, preimage
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, -1.0]]), np.array([0.0]), True)])
+    >>> X = np.array([[0.2, 0.6], [0.1, 0.9], [0.8, 0.1]])
+    >>> rep = exact_class_mixing(net, X, [0, 1, 1], pairs=1)
+    >>> fig = plot_nearest_members(rep, X, [0, 3])        # rows (0, 1) and (2, 0): d = 0 and 0.55
+    >>> [fig.axes[i].get_title() for i in (2, 5)]
+    ['layer 1: d = 0', 'layer 1: d = 0.55']
+    """
     X = np.asarray(X, dtype=np.float64)
     L = len(report.layers)
     P = report.layers[0].pairs
