@@ -223,3 +223,26 @@ def test_cli_exact_json(tmp_path, capsys):
                          "--pairs", "1"])
     assert args.func(args) == 0
     assert "exact class mixing" in capsys.readouterr().out
+
+
+def test_cli_invert_flags_an_unreached_tolerance(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    net = preimage.Network.from_arrays([(rng.normal(size=(5, 4)), rng.normal(scale=0.2, size=5), True)])
+    net.save(tmp_path / "net.npz")
+    X = rng.uniform(0, 1, size=(3, 4))
+    np.savez(tmp_path / "data.npz", X=X, y=np.array([0, 1, 0]))
+    p = argparse.ArgumentParser(prog="preimage")
+    register(p.add_subparsers(dest="command", required=True))
+    base = ["invert", str(tmp_path / "net.npz"), "--data", str(tmp_path / "data.npz"), "--index", "1", "--layer", "1",
+            "--reference", "zero", "--timeout", "2"]
+    args = p.parse_args(base + ["--steps", "1", "--max-phases", "1", "--json"])
+    assert args.func(args) == 0
+    d = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    (row,) = d["table"]
+    x_g = np.array(d["gradient"][0]["x"])
+    err = np.abs(numpy_activity(net, x_g, 1) - numpy_activity(net, X[1], 1)).max()
+    assert err > 1e-3 and row["gradient_reached"] is False and row["comparable"] is False
+    args = p.parse_args(base + ["--steps", "300"])
+    assert args.func(args) == 0
+    out = capsys.readouterr().out
+    assert "not comparable" not in out and "did not reach" not in out
