@@ -286,7 +286,7 @@ def natural_preimage(
 
 # -- gradient-based inversion -----------------------------------------------------------------------
 #: the activity error (``max |h_layer(x) − y|``) the gradient inversion runs to, by default
-GRADIENT_TOLERANCE = 1e-3
+GRADIENT_TOLERANCE = tolerances.GRADIENT_ACTIVITY
 #: the activity term's weight grows by this factor after each phase that ends above the tolerance
 _PENALTY_GROWTH = 10.0
 #: within a phase the learning rate decays geometrically to this fraction of ``lr``
