@@ -83,7 +83,8 @@ def inversions(nets: dict, X, y, mean, out: Path, indices: list[int], time_limit
                 rows = cmp.table()
                 print(f"{name}, {reg}, image {i} (class {y[i]}):")
                 print_table(rows, ["layer", "exact_activity_error", "exact_value", "exact_complete", "exact_pieces",
-                                   "gradient_activity_error", "gradient_value", "original_value"])
+                                   "gradient_activity_error", "gradient_reached", "gradient_value", "comparable",
+                                   "original_value"])
                 res[f"{name}/{reg}/{i}"] = rows
     (out / "inversions.json").write_text(json.dumps(res) + "\n")
     return res

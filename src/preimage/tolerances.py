@@ -36,6 +36,7 @@ __all__ = [
     "MILP_FEASIBILITY",
     "DISTANCE_MATCH",
     "ADVERSARIAL_MARGIN",
+    "GRADIENT_ACTIVITY",
     "resolve",
 ]
 
@@ -141,6 +142,10 @@ DISTANCE_MATCH: float = 1e-6
 #: An adversarial input returned by ``robustness_radius`` beats the label's logit by at
 #: least ``ADVERSARIAL_MARGIN * (1 + max |logit|)`` (strictly past the decision boundary).
 ADVERSARIAL_MARGIN: float = 1e-6
+
+#: The activity error ``max |h_k(x) − y|`` that ``analysis.gradient_inversion`` runs to by
+#: default, so that its regulariser values compare with the exact natural preimage's.
+GRADIENT_ACTIVITY: float = 1e-3
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)

@@ -4,6 +4,9 @@
   examples of different classes with identical activity (irreversibly mixed), the dimension
   of each example's *local preimage* (the piece of the preimage that contains it) and its
   distance to the nearest example of another class;
+* :mod:`~preimage.analysis.exact_mixing` — the same question measured exactly: the distance
+  from an example to the *whole* preimage of another example's activity, per layer
+  (:func:`preimage.nearest`), for neighbouring pairs of different and of equal classes;
 * :mod:`~preimage.analysis.natural` — exact-constrained "natural" preimages: the input that
   reproduces a layer's activity exactly and minimises a convex regulariser, compared with
   gradient-based inversion in the style of Mahendran & Vedaldi;
@@ -46,6 +49,11 @@ __all__ = [
     "MixingReport",
     "LayerMixing",
     "plot_mixing",
+    # exact mixing
+    "exact_class_mixing",
+    "ExactMixingReport",
+    "pair_distance",
+    "plot_exact_mixing",
     # natural preimages
     "REGULARISERS",
     "natural_preimage",
@@ -72,6 +80,10 @@ _LAZY = {
     "MixingReport": "preimage.analysis.mixing",
     "LayerMixing": "preimage.analysis.mixing",
     "plot_mixing": "preimage.analysis.mixing",
+    "exact_class_mixing": "preimage.analysis.exact_mixing",
+    "ExactMixingReport": "preimage.analysis.exact_mixing",
+    "pair_distance": "preimage.analysis.exact_mixing",
+    "plot_exact_mixing": "preimage.analysis.exact_mixing",
     "REGULARISERS": "preimage.analysis.natural",
     "natural_preimage": "preimage.analysis.natural",
     "NaturalPreimage": "preimage.analysis.natural",
@@ -229,6 +241,7 @@ def image_shape(net, shape=None) -> tuple[int, int, int]:
 
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .exact_mixing import ExactMixingReport, exact_class_mixing, pair_distance, plot_exact_mixing
     from .mixing import LayerMixing, MixingReport, class_mixing, local_preimage, plot_mixing
     from .natural import (
         REGULARISERS,

@@ -4,11 +4,14 @@
 Usage::
 
     preimage mixing MODEL [--data digits|FILE.npz] [--split test] [--n 100] [--json]
+    preimage mixing MODEL --exact [--pairs 1] [--norm linf] [--time-limit 5] [--eps E1,E2] [--json]
     preimage invert MODEL --index I --layer K --out FILE.png [--regulariser l2|tv] [--json]
 
 ``mixing`` prints, per layer, the examples of different classes with identical activity, the
 dimensions of the examples' local preimages and their distances to the nearest example of
-another class (with ``--plot FILE.png``: histograms). ``invert`` computes the exact-constrained
+another class (with ``--plot FILE.png``: histograms); with ``--exact``, the exact distance from
+each example ``b`` to the whole preimage of a neighbouring example's activity
+(:func:`~preimage.analysis.exact_mixing.exact_class_mixing`). ``invert`` computes the exact-constrained
 natural preimage of one example's activity and the gradient-based inversion, per layer, and
 draws the picture grid. With ``--json`` stdout is one JSON object (one line)
 (:meth:`MixingReport.to_dict` / :meth:`InversionComparison.to_dict`, plus the picture path).
@@ -52,6 +55,18 @@ def register(subparsers) -> None:
     p.add_argument(
         "--plot", type=_writable_file("--plot"), help="save the histograms to this picture (.png, .pdf, ...)"
     )
+    g = p.add_argument_group("exact mixing (--exact): the distance from b to the whole preimage of h_k(a)")
+    g.add_argument("--exact", action="store_true",
+                   help="measure d_k(a, b) exactly (preimage.nearest) for neighbouring pairs instead")
+    g.add_argument("--pairs", type=_positive_int("--pairs"), default=1,
+                   help="per example a: this many nearest other-class and same-class examples b (default 1)")
+    g.add_argument("--norm", default="linf", choices=["linf", "l1", "l2"], help="distance (default linf)")
+    g.add_argument("--time-limit", type=_timeout_seconds("--time-limit"), default=5.0,
+                   help="seconds per pair and layer (default 5; inf: none); budgeted answers are intervals")
+    g.add_argument("--eps", default="", help="comma-separated thresholds ε (default: 0.1, 0.25, 0.5 times the "
+                                             "median input distance to the nearest other-class example)")
+    g.add_argument("--domain", default="unit", choices=["unit", "data"],
+                   help="inputs: 'unit' ([0, 1]^n, default) or 'data' ([min X, max X] in every coordinate)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_mixing)
@@ -75,6 +90,10 @@ def register(subparsers) -> None:
     p.add_argument("--weight", type=float, default=1e-3, help="regulariser weight of the gradient method")
     p.add_argument("--lr", type=float, default=0.02, help="Adam learning rate of the gradient method")
     p.add_argument("--seed", type=int, default=0, help="seed of the gradient method's starting noise")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="the gradient method runs until its activity error is at most this (default 1e-3)")
+    p.add_argument("--max-phases", type=_positive_int("--max-phases"), default=8,
+                   help="at most this many phases of --steps steps for the gradient method (default 8)")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.add_argument("--json", action="store_true", help="print one JSON object (the whole of stdout)")
     p.set_defaults(func=run_invert)
@@ -126,6 +145,8 @@ def run_mixing(args) -> int:
     if args.n:
         X, y = X[: args.n], y[: args.n]
     layers = _ints(args.layers, "--layers") or None
+    if args.exact:
+        return _run_exact(args, net, X, y, layers)
     with _ProgressBar(args.quiet or args.json, "mixing") as bar:
         report = class_mixing(net, X, y, layers=layers, dims=not args.no_dims, distances=not args.no_distances,
                               max_pairs=args.max_pairs,
@@ -161,6 +182,59 @@ def run_mixing(args) -> int:
                       + (" ..." if lm.n_cross_pairs > 10 else ""))
     if args.plot:
         con.print(f"histograms saved to {args.plot}")
+    return 0
+
+
+def _eps(text: str) -> list[float] | None:
+    if not text.strip():
+        return None
+    try:
+        return [float(v) for v in text.replace(" ", "").split(",") if v != ""]
+    except ValueError as exc:
+        raise InvalidInputError(f"--eps must be comma-separated numbers, got {text!r}") from exc
+
+
+def _run_exact(args, net, X, y, layers) -> int:
+    from ..polyhedra import Box
+    from .exact_mixing import exact_class_mixing, plot_exact_mixing
+
+    dom = "unit" if args.domain == "unit" else Box(np.full(net.input_dim, X.min()), np.full(net.input_dim, X.max()))
+    limit = None if args.time_limit is None or not np.isfinite(args.time_limit) else float(args.time_limit)
+    with _ProgressBar(args.quiet or args.json, "exact mixing") as bar:
+        rep = exact_class_mixing(net, X, y, layers=layers, domain=dom, norm=args.norm, pairs=args.pairs,
+                                 time_limit=limit, eps=_eps(args.eps),
+                                 progress=lambda k, done, n: bar.update(f"layer {k}", done, n))
+    if args.plot:
+        plot_exact_mixing(rep, out=args.plot)
+    if args.json:
+        out = rep.to_dict()
+        out["plot"] = args.plot
+        _emit_json(out)
+        return 0
+    from rich.table import Table
+
+    con = _console()
+    table = Table(title=f"exact class mixing: {args.model}, {rep.n} examples of {args.data} ({args.split}), "
+                        f"{args.pairs} neighbour(s) of each kind, {rep.norm}")
+    heads = ["layer", "other: median", "other: q1–q3", "other: intervals", "same: median", "same: q1–q3",
+             "same: intervals", "identical mixed"] + [f"within {e:.3g}" for e in rep.eps] + ["s"]
+    for h in heads:
+        table.add_column(h, justify="right")
+    for r in rep.table():
+        cells = [str(r["layer"])]
+        for kind in ("cross", "same"):
+            u = r[kind]["upper"]
+            cells += [_fmt(u["median"]), f"{_fmt(u['q1'])}–{_fmt(u['q3'])}", str(r[kind]["incomplete"])]
+        cells.append(str(r["identical_cross_class_pairs"]))
+        cells += [f"{w['proven']:.2f}" + ("" if w["possible"] == w["proven"] else f"–{w['possible']:.2f}")
+                  for w in r["within_eps"]]
+        cells.append(_fmt(r["seconds"]))
+        table.add_row(*cells)
+    con.print(table)
+    con.print("medians and quartiles of the upper ends; 'within ε': fraction of examples a whose preimage comes "
+              "within ε of an example of another class (proven–possible where budgets left intervals)")
+    if args.plot:
+        con.print(f"distributions saved to {args.plot}")
     return 0
 
 
@@ -207,7 +281,7 @@ def run_invert(args) -> int:
     with _ProgressBar(args.quiet or args.json, "invert") as bar:
         cmp = compare_inversions(net, X[i], layers, args.regulariser, reference=ref, time_limit=args.timeout,
                                  max_pieces=args.max_pieces, weight=args.weight, steps=args.steps, lr=args.lr,
-                                 seed=args.seed, progress=bar.update)
+                                 seed=args.seed, tol=args.tol, max_phases=args.max_phases, progress=bar.update)
     if args.out:
         plot_inversions(cmp, out=args.out)
     if args.json:
@@ -227,8 +301,14 @@ def run_invert(args) -> int:
     for r in cmp.table():
         table.add_row(str(r["layer"]), f"{r['exact_activity_error']:.2e}", f"{r['exact_value']:.4g}",
                       str(r["exact_pieces"]), "yes" if r["exact_complete"] else "no (budget)",
-                      f"{r['gradient_activity_error']:.2e}", f"{r['gradient_value']:.4g}", f"{r['original_value']:.4g}")
+                      f"{r['gradient_activity_error']:.2e}" + ("" if r["gradient_reached"] else
+                                                                 f" > tol {r['gradient_tol']:.0e}"),
+                      f"{r['gradient_value']:.4g}" + ("" if r["comparable"] else " (not comparable)"),
+                      f"{r['original_value']:.4g}")
     con.print(table)
+    if not all(r["comparable"] for r in cmp.table()):
+        con.print(f"the gradient method did not reach an activity error of {args.tol:g} where marked: its "
+                  "value there is not comparable with the exact one (more --steps or --max-phases)")
     if args.out:
         con.print(f"picture grid saved to {args.out}")
     return 0

@@ -47,6 +47,7 @@ __all__ = [
     "compare_inversions",
     "InversionComparison",
     "plot_inversions",
+    "GRADIENT_TOLERANCE",
 ]
 
 log = logging.getLogger(__name__)
@@ -284,10 +285,32 @@ def natural_preimage(
 
 
 # -- gradient-based inversion -----------------------------------------------------------------------
+#: the activity error (``max |h_layer(x) − y|``) the gradient inversion runs to, by default
+GRADIENT_TOLERANCE = tolerances.GRADIENT_ACTIVITY
+#: the activity term's weight grows by this factor after each phase that ends above the tolerance
+_PENALTY_GROWTH = 10.0
+#: within a phase the learning rate decays geometrically to this fraction of ``lr``
+_LR_FLOOR = 1e-3
+#: the last phase (the activity alone, from the closest iterate so far) starts at this fraction of ``lr``
+_LAST_PHASE_LR = 0.05
+#: when the phases end above the tolerance: at most this many L-BFGS rounds of this many
+#: iterations on the activity alone, each followed by the projection onto the box
+_POLISH_ROUNDS = 20
+_POLISH_ITERATIONS = 50
+#: the activity error is measured every this many steps
+_CHECK_EVERY = 25
+
+
 @dataclass(frozen=True)
 class GradientInversion:
     """Gradient-based inversion (Mahendran & Vedaldi): ``x`` minimises
-    ``‖h_layer(x) − y‖² / ‖y‖² + weight · R(x)`` by Adam, projected onto the domain box."""
+    ``μ ‖h_layer(x) − y‖² / ‖y‖² + weight · R(x)`` by Adam, projected onto the domain box,
+    with the penalty ``μ`` raised phase by phase until ``activity_error <= tol``.
+
+    ``reached`` says whether it got there: then ``x`` is the iterate with the least regulariser
+    among those measured within ``tol``; else ``x`` is the iterate with the least activity
+    error, which is *not* comparable with an exact preimage (``reached=False``).
+    """
 
     x: np.ndarray
     value: float
@@ -298,6 +321,10 @@ class GradientInversion:
     steps: int
     weight: float
     seconds: float = 0.0
+    tol: float = GRADIENT_TOLERANCE
+    reached: bool = False
+    phases: int = 0
+    penalty: float = 1.0
 
     def __post_init__(self) -> None:
         _freeze(self)
@@ -305,7 +332,8 @@ class GradientInversion:
     def to_dict(self) -> dict[str, Any]:
         return {
             "layer": self.layer, "regulariser": self.regulariser, "value": self.value,
-            "activity_error": self.activity_error, "loss": self.loss, "steps": self.steps,
+            "activity_error": self.activity_error, "tol": self.tol, "reached": self.reached,
+            "loss": self.loss, "steps": self.steps, "phases": self.phases, "penalty": self.penalty,
             "weight": self.weight, "seconds": round(self.seconds, 4), "x": self.x.tolist(),
         }
 
@@ -340,6 +368,45 @@ def _torch_activation(activation, n_in: int, torch) -> Callable:
     raise InvalidInputError(f"gradient_inversion cannot evaluate the activation {activation!r} in PyTorch")
 
 
+def _polish(torch, layer_value, yt, closest, lo, hi, tol: float):
+    """L-BFGS on the activity alone from the closest iterate, projected onto the box after each
+    round: ``(x within tol or None, closest (error, x), iterations)``."""
+    xt = torch.tensor(closest[1], dtype=torch.float64).requires_grad_(True)
+    opt = torch.optim.LBFGS([xt], lr=1.0, max_iter=_POLISH_ITERATIONS, line_search_fn="strong_wolfe",
+                            tolerance_grad=0.0, tolerance_change=0.0)
+
+    def closure():
+        opt.zero_grad(set_to_none=True)
+        loss = torch.sum((layer_value(xt) - yt) ** 2)
+        loss.backward()
+        return loss
+
+    for r in range(_POLISH_ROUNDS):
+        opt.step(closure)
+        with torch.no_grad():
+            xt.copy_(torch.maximum(torch.minimum(xt, hi), lo))
+            if not bool(torch.all(torch.isfinite(xt))):
+                break
+            err = float(torch.max(torch.abs(layer_value(xt) - yt)))
+            xs = xt.detach().numpy().copy()
+        if err < closest[0]:
+            closest = (err, xs)
+        if err <= tol:
+            return xs, closest, (r + 1) * _POLISH_ITERATIONS
+    return None, closest, _POLISH_ROUNDS * _POLISH_ITERATIONS
+
+
+def _check_gradient_args(steps, weight, lr, tol, max_phases) -> None:
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise InvalidInputError(f"steps must be a non-negative integer, got {steps!r}")
+    if not np.isfinite(weight) or weight < 0 or not np.isfinite(lr) or lr <= 0:
+        raise InvalidInputError(f"weight must be >= 0 and lr > 0 (finite), got weight={weight!r}, lr={lr!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float)) or not np.isfinite(tol) or tol <= 0:
+        raise InvalidInputError(f"tol must be a positive activity error, got {tol!r}")
+    if isinstance(max_phases, bool) or not isinstance(max_phases, (int, np.integer)) or max_phases < 1:
+        raise InvalidInputError(f"max_phases must be a positive integer, got {max_phases!r}")
+
+
 def gradient_inversion(
     net: Network,
     x,
@@ -353,23 +420,47 @@ def gradient_inversion(
     seed: int = 0,
     domain="unit",
     image_shape=None,
+    tol: float = GRADIENT_TOLERANCE,
+    max_phases: int = 8,
 ) -> GradientInversion:
-    """Invert ``x``'s layer-``layer`` activity by gradient descent (PyTorch, float64).
+    """Invert ``x``'s layer-``layer`` activity by gradient descent (PyTorch, float64) until the
+    activity error ``max |h(x') − y|`` is at most ``tol``, or say that it could not.
 
-    Minimises ``‖h(x') − y‖² / max(‖y‖², 1) + weight · R(x')`` with Adam from uniform noise
-    in the domain (seeded), clamping ``x'`` to the domain box after every step — the
-    method of Mahendran & Vedaldi with the same regulariser ``R`` as
-    :func:`natural_preimage` (``"tv"`` uses its subgradient). The activity is matched
-    only approximately; ``activity_error`` says how well.
+    Minimises ``μ ‖h(x') − y‖² / max(‖y‖², 1) + weight · R(x')`` with Adam from uniform noise
+    in the domain (seeded), clamping ``x'`` to the domain box after every step — the method
+    of Mahendran & Vedaldi with the same regulariser ``R`` as :func:`natural_preimage`
+    (``"tv"`` uses its subgradient). It runs in phases of ``steps`` steps, each with the
+    learning rate decaying geometrically from ``lr`` to ``lr · 10⁻³``; a phase that ends
+    above ``tol`` is followed by one with ``μ`` ten times larger (a penalty continuation:
+    the penalty's minimiser misses the activity by about ``weight / μ``), at most
+    ``max_phases`` phases; the last of them (when there are several) restarts from the iterate
+    with the least activity error so far, at ``lr / 20``, without the regulariser: the activity
+    alone. If no iterate is within ``tol`` by then, L-BFGS on the activity alone polishes the
+    closest one (at most 20 rounds of 50 iterations, each followed by the projection onto the
+    box). The activity error is measured every 25 steps and at the end of each phase.
+
+    Returns
+    -------
+    GradientInversion — ``reached=True``: ``x`` is the measured iterate within ``tol`` with
+    the least regulariser; ``reached=False``: none was within ``tol`` and ``x`` is the iterate
+    with the least activity error (its regulariser value is not comparable with an exact one).
+
+    Examples
+    --------
+    >>> import numpy as np, preimage
+    >>> from preimage.analysis import gradient_inversion
+    >>> net = preimage.Network.from_arrays([(np.array([[1.0, 1.0, 0.0, 0.0]]), np.array([0.0]), True)])
+    >>> g = gradient_inversion(net, [0.5, 0.5, 0.2, 0.9], 1, steps=300)       # x0 + x1 = 1
+    >>> g.reached, g.activity_error <= 1e-3, abs(float(net.forward(g.x)[0]) - 1.0) <= 1e-3
+    (True, True, True)
+    >>> gradient_inversion(net, [0.5, 0.5, 0.2, 0.9], 1, steps=1, max_phases=1).reached
+    False
     """
     t0 = time.perf_counter()
     net, reg, k, x, dom, ref, D, shape = _prepare(net, x, layer, regulariser, reference, domain, image_shape)
     if dom is not None and not isinstance(dom, Box):
         raise InvalidInputError("gradient_inversion clamps to a box: give domain='unit', a Box, or None")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise InvalidInputError(f"steps must be a non-negative integer, got {steps!r}")
-    if not np.isfinite(weight) or weight < 0 or not np.isfinite(lr) or lr <= 0:
-        raise InvalidInputError(f"weight must be >= 0 and lr > 0 (finite), got weight={weight!r}, lr={lr!r}")
+    _check_gradient_args(steps, weight, lr, tol, max_phases)
     from .._optional import require
 
     torch = require("torch", "gradient_inversion")
@@ -401,21 +492,57 @@ def gradient_inversion(
             return torch.sum((v - reft) ** 2)
         return torch.sum(torch.abs(Dt @ v))
 
-    opt = torch.optim.Adam([xt], lr=float(lr))
-    loss = torch.tensor(0.0, dtype=dt)
-    for _ in range(int(steps)):
-        opt.zero_grad(set_to_none=True)
-        loss = torch.sum((layer_value(xt) - yt) ** 2) / scale + float(weight) * reg_value(xt)
-        loss.backward()
-        opt.step()
+    mu, done, phases = 1.0, 0, 0
+    feasible: tuple[float, np.ndarray] | None = None  # (regulariser, x) of the best iterate within tol
+    closest: tuple[float, np.ndarray] = (np.inf, xt.detach().numpy().copy())  # (error, x)
+    decay = _LR_FLOOR ** (1.0 / max(int(steps), 1))
+    while phases < int(max_phases) and feasible is None:
+        phases += 1
+        last = phases == int(max_phases) > 1  # the last phase: the activity only, from the closest iterate
+        if last:
+            with torch.no_grad():
+                xt.copy_(torch.tensor(closest[1], dtype=dt))
+        opt = torch.optim.Adam([xt], lr=float(lr) * (_LAST_PHASE_LR if last else 1.0))
+        w = 0.0 if last else float(weight)
+        sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=decay)
+        for step in range(int(steps)):
+            opt.zero_grad(set_to_none=True)
+            loss = mu * torch.sum((layer_value(xt) - yt) ** 2) / scale + w * reg_value(xt)
+            loss.backward()
+            opt.step()
+            sched.step()
+            with torch.no_grad():
+                xt.copy_(torch.maximum(torch.minimum(xt, hi), lo))
+            done += 1
+            if (step + 1) % _CHECK_EVERY and step + 1 != int(steps):
+                continue
+            with torch.no_grad():
+                err = float(torch.max(torch.abs(layer_value(xt) - yt)))
+                xs = xt.detach().numpy().copy()
+            if err <= float(tol):
+                value = float(reg_value(torch.tensor(xs, dtype=dt)))
+                if feasible is None or value < feasible[0]:
+                    feasible = (value, xs)
+            if err < closest[0]:
+                closest = (err, xs)
+        if feasible is None:
+            mu *= _PENALTY_GROWTH
+    if feasible is None and int(steps) > 0 and int(max_phases) > 1:
+        found, closest, extra = _polish(torch, layer_value, yt, closest, lo, hi, float(tol))
+        done += extra
+        if found is not None:
+            feasible = (float(reg_value(torch.tensor(found, dtype=dt))), found)
+    if int(steps) == 0:
         with torch.no_grad():
-            xt.copy_(torch.maximum(torch.minimum(xt, hi), lo))
-    xs = xt.detach().numpy().copy()
+            closest = (float(torch.max(torch.abs(layer_value(xt) - yt))), xt.detach().numpy().copy())
+    xs = feasible[1] if feasible is not None else closest[1]
     with torch.no_grad():
-        final = float(torch.sum((layer_value(xt) - yt) ** 2) / scale + float(weight) * reg_value(xt))
-    return GradientInversion(xs, regulariser_value(xs, reg, reference=ref, image_shape=shape),
-                             _activity_error(net, xs, k, y), k, reg, final, int(steps), float(weight),
-                             time.perf_counter() - t0)
+        v = torch.tensor(xs, dtype=dt)
+        final = float(mu * torch.sum((layer_value(v) - yt) ** 2) / scale + float(weight) * reg_value(v))
+    err_np = _activity_error(net, xs, k, y)
+    return GradientInversion(xs, regulariser_value(xs, reg, reference=ref, image_shape=shape), err_np, k, reg, final,
+                             done, float(weight), time.perf_counter() - t0, float(tol),
+                             bool(feasible is not None and err_np <= float(tol)), phases, mu)
 
 
 # -- comparison -------------------------------------------------------------------------------------
@@ -439,7 +566,8 @@ class InversionComparison:
         return tuple(e.layer for e in self.exact)
 
     def table(self) -> list[dict[str, Any]]:
-        """One row per layer: activity error and regulariser value of both methods."""
+        """One row per layer: activity error and regulariser value of both methods;
+        ``comparable`` is ``False`` where the gradient method did not reach its tolerance."""
         rows = []
         for e, g in zip(self.exact, self.gradient):
             rows.append({
@@ -448,7 +576,10 @@ class InversionComparison:
                 "exact_complete": e.complete, "exact_pieces": e.pieces_examined,
                 "exact_seconds": round(e.seconds, 3),
                 "gradient_activity_error": g.activity_error, "gradient_value": g.value,
-                "gradient_seconds": round(g.seconds, 3),
+                "gradient_reached": g.reached, "gradient_tol": g.tol, "gradient_steps": g.steps,
+                "gradient_phases": g.phases, "gradient_seconds": round(g.seconds, 3),
+                # apples to apples only when the gradient method reproduced the activity within tol
+                "comparable": bool(g.reached),
                 "original_value": regulariser_value(self.x, self.regulariser, reference=self.reference,
                                                     image_shape=self.image_shape),
             })
@@ -474,10 +605,14 @@ def compare_inversions(
     steps: int = 2000,
     lr: float = 0.02,
     seed: int = 0,
+    tol: float = GRADIENT_TOLERANCE,
+    max_phases: int = 8,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> InversionComparison:
     """:func:`natural_preimage` and :func:`gradient_inversion` of ``x`` at each layer (default:
-    every layer), with the same regulariser, reference and domain.
+    every layer), with the same regulariser, reference and domain; the gradient method runs
+    until its activity error is at most ``tol`` (``max_phases`` phases of ``steps`` steps) and
+    each row of :meth:`InversionComparison.table` says whether it got there (``comparable``).
 
     ``progress`` is called as ``progress(stage, done, total)`` before each of the ``2 ×
     len(layers)`` steps (``stage`` e.g. ``"layer 2: exact"``) and once at the end.
@@ -495,7 +630,8 @@ def compare_inversions(
         if progress is not None:
             progress(f"layer {k}: gradient", 2 * i + 1, total)
         grad.append(gradient_inversion(net, x, k, regulariser, reference=reference, weight=weight, steps=steps,
-                                       lr=lr, seed=seed, domain=domain, image_shape=image_shape))
+                                       lr=lr, seed=seed, domain=domain, image_shape=image_shape, tol=tol,
+                                       max_phases=max_phases))
     if progress is not None:
         progress("done", total, total)
     n = net.input_dim
@@ -508,7 +644,8 @@ def compare_inversions(
         shape = (1, 1, n)  # not an image: pictures show a strip
     return InversionComparison(np.asarray(x, dtype=np.float64).reshape(-1), regulariser.lower(), ref,
                                tuple(exact), tuple(grad), shape,
-                               {"weight": weight, "steps": steps, "lr": lr, "seed": seed,
+                               {"weight": weight, "steps": steps, "lr": lr, "seed": seed, "tol": tol,
+                                "max_phases": max_phases,
                                 "time_limit": time_limit, "max_pieces": max_pieces})
 
 
@@ -532,7 +669,8 @@ def plot_inversions(comparison: InversionComparison, out=None, axes=None) -> lis
             (comparison.x, f"original (layer {e.layer})"),
             (e.x, f"exact: err {e.activity_error:.1e}\n{e.regulariser} {e.value:.3g}"
                   + ("" if e.complete else " (partial)")),
-            (g.x, f"gradient: err {g.activity_error:.1e}\n{g.regulariser} {g.value:.3g}"),
+            (g.x, f"gradient: err {g.activity_error:.1e}\n{g.regulariser} {g.value:.3g}"
+                  + ("" if g.reached else f" (tol {g.tol:.0e} NOT reached)")),
         ]
         for col, (img, title) in enumerate(cells):
             ax = axes[r, col]
