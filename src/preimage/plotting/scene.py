@@ -174,6 +174,11 @@ def render_matplotlib(items: Sequence, ax) -> list:
 
                 polys = [p for p in it.polygons if p.shape[0] >= 3]
                 if polys:
+                    # the same vertex count for every polygon (the last vertex repeated: the same
+                    # polygon): matplotlib 3.11 leaves the padding of ragged faces uninitialised
+                    # and autoscales on it (random limits, or "Axis limits cannot be NaN or Inf")
+                    k = max(p.shape[0] for p in polys)
+                    polys = [np.vstack([p, np.repeat(p[-1:], k - p.shape[0], axis=0)]) for p in polys]
                     coll = Poly3DCollection(polys, facecolors=it.color, alpha=it.alpha,
                                             edgecolors=it.edgecolor if it.edgecolor is not None else "none",
                                             linewidths=it.linewidth, label=it.label)
