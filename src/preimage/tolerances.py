@@ -37,6 +37,7 @@ __all__ = [
     "DISTANCE_MATCH",
     "ADVERSARIAL_MARGIN",
     "GRADIENT_ACTIVITY",
+    "RADIUS_BISECTION",
     "resolve",
 ]
 
@@ -146,6 +147,10 @@ ADVERSARIAL_MARGIN: float = 1e-6
 #: The activity error ``max |h_k(x) − y|`` that ``analysis.gradient_inversion`` runs to by
 #: default, so that its regulariser values compare with the exact natural preimage's.
 GRADIENT_ACTIVITY: float = 1e-3
+
+#: The bisection of a radius on an exact predicate (``preimage.conv.as_written_radius``) stops
+#: when its bracket is narrower than this share of its upper end (the lower end is returned).
+RADIUS_BISECTION: float = 1e-3
 
 #: Machine epsilon of float64, for scale-aware tolerances.
 EPS: float = float(np.finfo(np.float64).eps)

@@ -351,13 +351,14 @@ def nested_as_written(layer: CirculantLayer, radius: float = math.inf, *, orient
 
 
 def as_written_radius(layer: CirculantLayer, *, clause: Clause = "exact", orientation: Orientation = "paper",
-                      rel_tol: float = 1e-3) -> float:
+                      rel_tol: float | None = None) -> float:
     """The largest ``R`` such that the definition holds on ``[0, R]^d`` (bisection; module notes).
 
     The search bracket is ``[0, R_hi]`` with ``R_hi = 8·max(1, ‖x₀‖∞, |b|/‖kernel‖)``; if the
     definition holds at ``R_hi`` and on the whole orthant the result is ``inf``; if it fails at
     every positive ``R`` tried (down to ``rel_tol·R_hi``), ``0``. Bisection stops when the bracket
-    is narrower than ``rel_tol`` times its upper end (or that end is below ``rel_tol·R_hi``); the
+    is narrower than ``rel_tol`` (default :data:`preimage.tolerances.RADIUS_BISECTION`) times
+    its upper end (or that end is below ``rel_tol·R_hi``); the
     lower end (where it held, or 0) is returned.
 
     >>> from preimage.conv import circulant
@@ -367,6 +368,8 @@ def as_written_radius(layer: CirculantLayer, *, clause: Clause = "exact", orient
     0.5
     """
     _validate(layer, math.inf, orientation, MAX_AS_WRITTEN_SIZE)
+    if rel_tol is None:
+        rel_tol = tolerances.RADIUS_BISECTION
     if clause not in ("exact", "exclusive"):
         raise InvalidInputError(f"clause must be 'exact' or 'exclusive', got {clause!r}")
 
